@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely'
+import * as m0001 from './0001_initial.ts'
+
+export interface SchemaMigration {
+  up(db: Kysely<any>, schema: string): Promise<void>
+  down(db: Kysely<any>, schema: string): Promise<void>
+}
+
+/** Every migration, by name, in order. Landed migrations are never edited: add a new file. */
+export const migrations: Readonly<Record<string, SchemaMigration>> = Object.freeze({
+  '0001_initial': m0001,
+})

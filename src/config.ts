@@ -1,0 +1,165 @@
+import { parseDuration } from './duration.ts'
+
+/**
+ * The only reader of process.env. Every variable is validated once, here; a bad value fails with a
+ * ConfigError naming the variable, the value and what is accepted.
+ */
+export interface Config {
+  /** Postgres connection string; when absent, tasklane starts the embedded Postgres. */
+  databaseUrl: string | undefined
+  port: number
+  host: string
+  /** Concurrency of the default queue in this process; 0 runs no workers. */
+  workers: number
+  apiToken: string | undefined
+  /** Schema of tasklane's own tables. */
+  schema: string
+  /** Schema pg-boss keeps its queue tables in. */
+  bossSchema: string
+  dbBackend: 'postgres' | 'citus' | 'cockroachdb' | 'yugabytedb'
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** A worker process that misses heartbeats this long is presumed dead; its tasks run again. */
+  heartbeatTimeoutMs: number
+  /** Fallback poll when no NOTIFY arrives (LISTEN unavailable, e.g. PgBouncer transaction mode). */
+  pollIntervalMs: number
+  shutdownTimeoutMs: number
+  retentionCompletedMs: number
+  retentionFailedMs: number
+  /** Apply pending migrations at start(); turn off where deployments migrate separately. */
+  migrateOnStart: boolean
+  statsWindowMs: number
+  /** Worker threads for tasks with mode: 'thread'. */
+  threads: number
+  /** Memory budget of a worker process in MiB (0 = none): above it, the process stops leasing. */
+  memoryPoolMb: number
+  enableProfiling: boolean
+  /** Largest request body the HTTP API accepts, in bytes. */
+  maxBodyBytes: number
+  embeddedDataDir: string
+  embeddedPort: number
+  /** Multiplies every sleep of the demo tasks (tests run the real flows fast). */
+  demoTimeScale: number
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function fail(name: string, value: string, accepted: string): never {
+  throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: expected ${accepted}`)
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!/^-?\d+$/.test(raw) || n < min || n > max) fail(name, raw, `an integer from ${min} to ${max}`)
+  return n
+}
+
+function number(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < min || n > max) fail(name, raw, `a number from ${min} to ${max}`)
+  return n
+}
+
+function duration(env: Env, name: string, fallback: string, min: string, max: string): number {
+  const raw = read(env, name) ?? fallback
+  const ms = parseDuration(raw)
+  const lo = parseDuration(min)!
+  const hi = parseDuration(max)!
+  if (ms === null || ms < lo || ms > hi) {
+    fail(name, raw, `a duration from ${min} to ${max}, written like '500ms', '30s', '10m', '2h' or '30d'`)
+  }
+  return ms
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, values: readonly T[]): T {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (!values.includes(raw as T)) fail(name, raw, `one of ${values.join(', ')}`)
+  return raw as T
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (/^(1|true|yes|on)$/i.test(raw)) return true
+  if (/^(0|false|no|off)$/i.test(raw)) return false
+  return fail(name, raw, 'true or false')
+}
+
+function identifier(env: Env, name: string, fallback: string): string {
+  const raw = read(env, name) ?? fallback
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) fail(name, raw, 'a lower-case SQL identifier ([a-z_][a-z0-9_]*)')
+  return raw
+}
+
+function bytes(env: Env, name: string, fallback: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(raw)
+  const unit = (match?.[2] ?? 'b').toLowerCase()
+  const n = match ? Number(match[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1) : NaN
+  if (!match || n < 1024 || n > 64 * 1024 * 1024) fail(name, raw, "a size from 1kb to 64mb, like '1mb' or '512kb'")
+  return n
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = read(env, 'DATABASE_URL')
+  if (raw === undefined) return undefined
+  if (!/^postgres(ql)?:\/\//.test(raw)) fail('DATABASE_URL', raw, 'a URL starting with postgres:// or postgresql://')
+  return raw
+}
+
+function apiToken(env: Env): string | undefined {
+  const raw = read(env, 'TASKLANE_API_TOKEN')
+  if (raw !== undefined && raw.length < 16) {
+    fail('TASKLANE_API_TOKEN', '<redacted>', 'at least 16 characters (generate one with: openssl rand -hex 24)')
+  }
+  return raw
+}
+
+/**
+ * Reads and validates the configuration from the environment.
+ * @example const config = loadConfig(process.env)
+ */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  return Object.freeze({
+    databaseUrl: databaseUrl(env),
+    port: integer(env, 'PORT', 8000, 0, 65535),
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    workers: integer(env, 'TASKLANE_WORKERS', 4, 0, 1000),
+    apiToken: apiToken(env),
+    schema: identifier(env, 'TASKLANE_SCHEMA', 'tasklane'),
+    bossSchema: identifier(env, 'TASKLANE_BOSS_SCHEMA', 'pgboss'),
+    dbBackend: oneOf(env, 'TASKLANE_DB_BACKEND', 'postgres', ['postgres', 'citus', 'cockroachdb', 'yugabytedb']),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    heartbeatTimeoutMs: duration(env, 'TASKLANE_HEARTBEAT_TIMEOUT', '30s', '5s', '1h'),
+    pollIntervalMs: duration(env, 'TASKLANE_POLL_INTERVAL', '1s', '50ms', '60s'),
+    shutdownTimeoutMs: duration(env, 'TASKLANE_SHUTDOWN_TIMEOUT', '30s', '0ms', '1h'),
+    retentionCompletedMs: duration(env, 'TASKLANE_RETENTION_COMPLETED', '30d', '1h', '3650d'),
+    retentionFailedMs: duration(env, 'TASKLANE_RETENTION_FAILED', '90d', '1h', '3650d'),
+    migrateOnStart: boolean(env, 'TASKLANE_MIGRATE', true),
+    statsWindowMs: duration(env, 'TASKLANE_STATS_WINDOW', '5m', '10s', '24h'),
+    threads: integer(env, 'TASKLANE_THREADS', 2, 1, 256),
+    memoryPoolMb: integer(env, 'TASKLANE_MEMORY_POOL_MB', 0, 0, 1_048_576),
+    enableProfiling: boolean(env, 'TASKLANE_PROFILING', false),
+    maxBodyBytes: bytes(env, 'TASKLANE_MAX_BODY', 1024 * 1024),
+    embeddedDataDir: read(env, 'TASKLANE_DATA_DIR') ?? '.tasklane/pgdata',
+    embeddedPort: integer(env, 'TASKLANE_EMBEDDED_PORT', 54329, 1024, 65535),
+    demoTimeScale: number(env, 'DEMO_TIME_SCALE', 1, 0, 1000),
+  })
+}

@@ -1,0 +1,79 @@
+import type { ColumnType } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type Json = ColumnType<unknown, string, string>
+
+/** tasklane's own tables (schema `tasklane` by default). pg-boss's tables are read with raw SQL in queue/. */
+export interface Database {
+  task_history: TaskHistoryTable
+  task_attempt: TaskAttemptTable
+  task_progress: TaskProgressTable
+  idempotency_key: IdempotencyKeyTable
+  worker_process: WorkerProcessTable
+}
+
+export interface TaskHistoryTable {
+  task_id: string
+  task: string
+  queue: string
+  priority: number
+  status: 'completed' | 'failed' | 'cancelled'
+  args: Json | null
+  result: Json | null
+  error: Json | null
+  attempts: number
+  max_attempts: number
+  created_at: Timestamp
+  start_after: Timestamp
+  started_at: Timestamp | null
+  finished_at: Timestamp
+  wait_ms: number | null
+  duration_ms: number | null
+  worker_id: string | null
+  cpu_ms: number | null
+  peak_memory_mb: number | null
+}
+
+export interface TaskAttemptTable {
+  task_id: string
+  attempt: number
+  task: string
+  queue: string
+  outcome: string
+  error: Json | null
+  started_at: Timestamp | null
+  finished_at: Timestamp
+  duration_ms: number | null
+  worker_id: string | null
+}
+
+export interface TaskProgressTable {
+  task_id: string
+  percent: number
+  step: string | null
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface IdempotencyKeyTable {
+  key: string
+  task_id: string
+  task: string
+  request_hash: string
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface WorkerProcessTable {
+  id: string
+  host: string
+  pid: number
+  queues: Json
+  concurrency: number
+  busy: number
+  rss_mb: number
+  heap_mb: number
+  cpu_percent: number
+  busy_ms_total: ColumnType<string, number | string, number | string>
+  memory_pool_mb: number
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>
+  heartbeat_at: ColumnType<Date, Date | string | undefined, Date | string>
+}

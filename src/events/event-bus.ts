@@ -1,0 +1,173 @@
+import pg from 'pg'
+import type { Logger } from '../logger.ts'
+import { type BusMessage, EVENTS_CHANNEL } from './event-types.ts'
+
+export interface EventBusOptions {
+  connectionString: string
+  /** pg-boss's wake-up channel: its payload is the name of a queue that has new ready work. */
+  wakeChannel: string
+  log: Logger
+  /** Checks the LISTEN connection this often; a dead one is replaced. */
+  keepAliveMs?: number
+}
+
+type Listener<T> = (value: T) => void
+
+/**
+ * One LISTEN connection per process, shared by workers (wake-ups, cancels) and by event streams
+ * (SSE, waitFor, events()). Reconnects by itself; every reconnect is announced so that consumers can
+ * re-read state they may have missed while it was down (workers poll, streams re-read the task).
+ */
+export class EventBus {
+  readonly #opts: EventBusOptions
+  readonly #messageListeners = new Set<Listener<BusMessage>>()
+  readonly #wakeListeners = new Set<Listener<string>>()
+  readonly #reconnectListeners = new Set<Listener<void>>()
+  #client: pg.Client | null = null
+  #stopped = true
+  #keepAlive: NodeJS.Timeout | null = null
+  #retry: NodeJS.Timeout | null = null
+  #connecting: Promise<void> | null = null
+  #connected = false
+
+  constructor(opts: EventBusOptions) {
+    this.#opts = opts
+  }
+
+  get connected(): boolean {
+    return this.#connected
+  }
+
+  /** Resolves once listening, or after the first failed attempt (it keeps retrying in the background). */
+  async start(): Promise<void> {
+    if (!this.#stopped) return
+    this.#stopped = false
+    await this.#connect()
+    this.#keepAlive = setInterval(() => void this.#ping(), this.#opts.keepAliveMs ?? 5_000)
+    this.#keepAlive.unref()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    if (this.#keepAlive) clearInterval(this.#keepAlive)
+    if (this.#retry) clearTimeout(this.#retry)
+    await this.#connecting?.catch(() => {})
+    const client = this.#client
+    this.#client = null
+    this.#connected = false
+    await client?.end().catch(() => {})
+  }
+
+  onMessage(listener: Listener<BusMessage>): () => void {
+    this.#messageListeners.add(listener)
+    return () => this.#messageListeners.delete(listener)
+  }
+
+  onWake(listener: Listener<string>): () => void {
+    this.#wakeListeners.add(listener)
+    return () => this.#wakeListeners.delete(listener)
+  }
+
+  onReconnect(listener: Listener<void>): () => void {
+    this.#reconnectListeners.add(listener)
+    return () => this.#reconnectListeners.delete(listener)
+  }
+
+  /** Number of live subscriptions (tests use it to prove that closed streams leave nothing behind). */
+  get listenerCount(): number {
+    return this.#messageListeners.size + this.#wakeListeners.size + this.#reconnectListeners.size
+  }
+
+  #connect(): Promise<void> {
+    if (this.#connecting) return this.#connecting
+    this.#connecting = (async () => {
+      const client = new pg.Client({
+        connectionString: this.#opts.connectionString,
+        application_name: 'tasklane-listen',
+        keepAlive: true,
+        connectionTimeoutMillis: 5_000,
+      })
+      client.on('error', () => this.#lost(client))
+      client.on('end', () => this.#lost(client))
+      client.on('notification', (n) => this.#dispatch(n.channel, n.payload))
+      try {
+        await client.connect()
+        await client.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN "${this.#opts.wakeChannel}"`)
+      } catch (err) {
+        client.end().catch(() => {})
+        this.#opts.log.warn({ err: (err as Error).message }, 'event bus: LISTEN failed, retrying')
+        this.#scheduleRetry()
+        return
+      }
+      if (this.#stopped) {
+        await client.end().catch(() => {})
+        return
+      }
+      const wasReconnect = this.#client !== null || this.#everConnected
+      this.#client = client
+      this.#connected = true
+      this.#everConnected = true
+      if (wasReconnect) for (const l of this.#reconnectListeners) l()
+    })().finally(() => {
+      this.#connecting = null
+    })
+    return this.#connecting
+  }
+
+  #everConnected = false
+
+  #lost(client: pg.Client) {
+    if (this.#client !== client) return
+    this.#client = null
+    this.#connected = false
+    client.end().catch(() => {})
+    if (!this.#stopped) this.#scheduleRetry()
+  }
+
+  #scheduleRetry() {
+    if (this.#stopped || this.#retry) return
+    this.#retry = setTimeout(() => {
+      this.#retry = null
+      void this.#connect()
+    }, 500)
+    this.#retry.unref()
+  }
+
+  async #ping() {
+    const client = this.#client
+    if (!client) {
+      this.#scheduleRetry()
+      return
+    }
+    // A connection killed by pg_terminate_backend or a restart may not emit 'error' until it is
+    // used: a cheap query every few seconds finds out.
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ping timeout')), 3_000).unref())
+    try {
+      await Promise.race([client.query('select 1'), timeout])
+    } catch {
+      this.#lost(client)
+    }
+  }
+
+  #dispatch(channel: string, payload: string | undefined) {
+    if (channel === this.#opts.wakeChannel) {
+      for (const l of this.#wakeListeners) l(payload ?? '')
+      return
+    }
+    if (channel !== EVENTS_CHANNEL || !payload) return
+    let message: BusMessage
+    try {
+      message = JSON.parse(payload) as BusMessage
+    } catch {
+      return
+    }
+    for (const l of this.#messageListeners) {
+      try {
+        l(message)
+      } catch (err) {
+        this.#opts.log.error({ err }, 'event listener threw')
+      }
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import { type Kysely, sql } from 'kysely'
+import type { Database } from '../db/database.ts'
+
+export type HistoryStatus = 'completed' | 'failed' | 'cancelled'
+
+export interface HistoryInsert {
+  taskId: string
+  task: string
+  queue: string
+  priority: number
+  status: HistoryStatus
+  args: unknown
+  result?: unknown
+  error?: unknown
+  attempts: number
+  maxAttempts: number
+  createdAt: Date
+  startAfter: Date
+  startedAt: Date | null
+  finishedAt: Date
+  workerId?: string | null
+  cpuMs?: number | null
+  peakMemoryMb?: number | null
+}
+
+export interface HistoryRow {
+  task_id: string
+  task: string
+  queue: string
+  priority: number
+  status: HistoryStatus
+  args: unknown
+  result: unknown
+  error: unknown
+  attempts: number
+  max_attempts: number
+  created_at: Date
+  start_after: Date
+  started_at: Date | null
+  finished_at: Date
+  wait_ms: number | null
+  duration_ms: number | null
+  worker_id: string | null
+  cpu_ms: number | null
+  peak_memory_mb: number | null
+}
+
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
+
+function ms(from: Date | null, to: Date | null): number | null {
+  return from && to ? Math.max(0, Math.round(to.getTime() - from.getTime())) : null
+}
+
+/**
+ * Records finished tasks. Called inside the transaction that settles them in pg-boss; ON CONFLICT
+ * keeps a replayed settle from recording an outcome twice.
+ */
+export async function insertHistory(db: Kysely<Database>, rows: HistoryInsert[]): Promise<void> {
+  if (rows.length === 0) return
+  await db
+    .insertInto('task_history')
+    .values(
+      rows.map((r) => ({
+        task_id: r.taskId,
+        task: r.task,
+        queue: r.queue,
+        priority: r.priority,
+        status: r.status,
+        args: json(r.args),
+        result: json(r.result),
+        error: json(r.error),
+        attempts: r.attempts,
+        max_attempts: r.maxAttempts,
+        created_at: r.createdAt,
+        start_after: r.startAfter,
+        started_at: r.startedAt,
+        finished_at: r.finishedAt,
+        // wait counts from when the task could first run (its start_after), not from enqueue.
+        wait_ms: r.startedAt ? ms(r.startAfter > r.createdAt ? r.startAfter : r.createdAt, r.startedAt) : null,
+        duration_ms: ms(r.startedAt, r.finishedAt),
+        worker_id: r.workerId ?? null,
+        cpu_ms: r.cpuMs ?? null,
+        peak_memory_mb: r.peakMemoryMb ?? null,
+      })),
+    )
+    .onConflict((oc) => oc.column('task_id').doNothing())
+    .execute()
+}
+
+export async function findHistory(db: Kysely<Database>, taskId: string): Promise<HistoryRow | null> {
+  const row = await db.selectFrom('task_history').selectAll().where('task_id', '=', taskId).executeTakeFirst()
+  return (row as HistoryRow | undefined) ?? null
+}
+
+/** A retried task is live again: its previous outcome leaves history (its failed attempts stay). */
+export async function deleteHistory(db: Kysely<Database>, taskId: string): Promise<void> {
+  await db.deleteFrom('task_history').where('task_id', '=', taskId).execute()
+}
+
+export interface HistoryFilter {
+  statuses: HistoryStatus[]
+  task?: string
+  queue?: string
+  limit: number
+  after?: { finishedAt: Date; taskId: string }
+}
+
+/** Finished tasks, most recently finished first, keyset-paginated on (finished_at, task_id). */
+export async function listHistory(db: Kysely<Database>, f: HistoryFilter): Promise<HistoryRow[]> {
+  let q = db.selectFrom('task_history').selectAll().where('status', 'in', f.statuses)
+  if (f.task) q = q.where('task', '=', f.task)
+  if (f.queue) q = q.where('queue', '=', f.queue)
+  if (f.after) {
+    const { finishedAt, taskId } = f.after
+    q = q.where(sql<boolean>`(finished_at, task_id) < (${finishedAt}, ${taskId}::uuid)`)
+  }
+  const rows = await q.orderBy('finished_at', 'desc').orderBy('task_id', 'desc').limit(f.limit).execute()
+  return rows as HistoryRow[]
+}
+
+export interface AttemptInsert {
+  taskId: string
+  attempt: number
+  task: string
+  queue: string
+  outcome: 'failed' | 'timeout' | 'lost'
+  error: unknown
+  startedAt: Date | null
+  finishedAt: Date
+  workerId: string | null
+}
+
+/** Records failed attempts (the final failure too, so every attempt of a task is listed). */
+export async function insertAttempts(db: Kysely<Database>, rows: AttemptInsert[]): Promise<void> {
+  if (rows.length === 0) return
+  await db
+    .insertInto('task_attempt')
+    .values(
+      rows.map((r) => ({
+        task_id: r.taskId,
+        attempt: r.attempt,
+        task: r.task,
+        queue: r.queue,
+        outcome: r.outcome,
+        error: json(r.error),
+        started_at: r.startedAt,
+        finished_at: r.finishedAt,
+        duration_ms: ms(r.startedAt, r.finishedAt),
+        worker_id: r.workerId,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['task_id', 'attempt']).doNothing())
+    .execute()
+}
+
+export async function listAttempts(db: Kysely<Database>, taskId: string) {
+  return db.selectFrom('task_attempt').selectAll().where('task_id', '=', taskId).orderBy('attempt').execute()
+}
+
+/** Deletes finished history older than the cutoffs, at most `batch` rows per call (bounded, vacuumable). */
+export async function pruneHistory(
+  db: Kysely<Database>,
+  cutoffs: { completedBefore: Date; failedBefore: Date },
+  batch: number,
+): Promise<number> {
+  const result = await sql<{ n: string }>`
+    with doomed as (
+      select task_id from ${sql.table('task_history')}
+      where (status = 'completed' and finished_at < ${cutoffs.completedBefore})
+         or (status in ('failed', 'cancelled') and finished_at < ${cutoffs.failedBefore})
+      limit ${batch}
+    ), gone as (
+      delete from ${sql.table('task_history')} h using doomed d where h.task_id = d.task_id returning h.task_id
+    ), attempts as (
+      delete from ${sql.table('task_attempt')} a using gone g where a.task_id = g.task_id
+    )
+    select count(*) as n from gone`.execute(db)
+  return Number(result.rows[0]?.n ?? 0)
+}

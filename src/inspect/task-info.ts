@@ -1,0 +1,111 @@
+import type { TaskStatus } from '../events/event-types.ts'
+import type { HistoryRow } from '../history/history.repository.ts'
+import type { ProgressRow } from '../progress/progress.repository.ts'
+import type { JobRow } from '../queue/job.repository.ts'
+import { fromBossPriority, type TaskPriority } from '../tasks/priority.ts'
+
+/** A task as callers see it, whether it is live (pg-boss) or finished (history). See docs/http.md. */
+export interface TaskInfo {
+  taskId: string
+  task: string
+  queue: string
+  priority: TaskPriority
+  status: TaskStatus
+  args: unknown
+  progress: { percent: number; step: string | null; updatedAt: string } | null
+  result?: unknown
+  error?: { type: string; message: string; retryable: boolean; stack?: string }
+  attempts: number
+  maxAttempts: number
+  position?: number
+  eta?: string
+  createdAt: string
+  startAfter: string
+  startedAt: string | null
+  finishedAt: string | null
+  waitMs: number | null
+  durationMs: number | null
+}
+
+const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null)
+
+function progressOf(p: ProgressRow | null | undefined): TaskInfo['progress'] {
+  return p ? { percent: p.percent, step: p.step, updatedAt: new Date(p.updated_at).toISOString() } : null
+}
+
+/** The status a live pg-boss job stands for. */
+export function liveStatus(job: JobRow): TaskStatus {
+  switch (job.state) {
+    case 'created':
+      return job.deferred ? 'scheduled' : 'queued'
+    case 'retry':
+      return 'retrying'
+    case 'active':
+      return 'running'
+    default:
+      return job.state
+  }
+}
+
+function errorOf(raw: unknown): TaskInfo['error'] | undefined {
+  if (!raw || typeof raw !== 'object') return undefined
+  const e = (raw as { error?: unknown; value?: { message?: string } }).error ?? raw
+  const obj = e as { type?: string; message?: string; retryable?: boolean; stack?: string; value?: { message?: string } }
+  if (obj.value?.message) return { type: 'WorkerLost', message: obj.value.message, retryable: true }
+  if (!obj.message) return undefined
+  return {
+    type: obj.type ?? 'Error',
+    message: obj.message,
+    retryable: obj.retryable ?? true,
+    ...(obj.stack ? { stack: obj.stack } : {}),
+  }
+}
+
+export function fromHistory(h: HistoryRow, progress: ProgressRow | null): TaskInfo {
+  const error = errorOf(h.error)
+  return {
+    taskId: h.task_id,
+    task: h.task,
+    queue: h.queue,
+    priority: fromBossPriority(h.priority),
+    status: h.status,
+    args: h.args,
+    progress: progressOf(progress),
+    ...(h.status === 'completed' ? { result: h.result } : {}),
+    ...(error ? { error } : {}),
+    attempts: h.attempts,
+    maxAttempts: h.max_attempts,
+    createdAt: iso(h.created_at)!,
+    startAfter: iso(h.start_after)!,
+    startedAt: iso(h.started_at),
+    finishedAt: iso(h.finished_at),
+    waitMs: h.wait_ms,
+    durationMs: h.duration_ms,
+  }
+}
+
+export function fromJob(job: JobRow, progress: ProgressRow | null, lastError?: unknown): TaskInfo {
+  const status = liveStatus(job)
+  const started = job.state === 'active' ? job.started_on : null
+  const attempts = job.state === 'active' ? job.retry_count + 1 : job.started_on ? job.retry_count + 1 : 0
+  const readyAt = job.start_after > job.created_on ? job.start_after : job.created_on
+  const error = errorOf(lastError ?? job.output)
+  return {
+    taskId: job.id,
+    task: job.data?.task ?? 'unknown',
+    queue: job.queue,
+    priority: fromBossPriority(job.priority),
+    status,
+    args: job.data?.args ?? null,
+    progress: progressOf(progress),
+    ...(error && status !== 'completed' ? { error } : {}),
+    attempts,
+    maxAttempts: job.retry_limit + 1,
+    createdAt: iso(job.created_on)!,
+    startAfter: iso(job.start_after)!,
+    startedAt: iso(started),
+    finishedAt: iso(job.completed_on),
+    waitMs: started ? Math.max(0, new Date(started).getTime() - new Date(readyAt).getTime()) : null,
+    durationMs: null,
+  }
+}

@@ -1,0 +1,91 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/database.ts'
+import { notifyEvents } from '../events/notify.repository.ts'
+import type { Logger } from '../logger.ts'
+import { saveProgress } from './progress.repository.ts'
+
+export interface ProgressTarget {
+  taskId: string
+  task: string
+  queue: string
+}
+
+/**
+ * ctx.progress for one attempt. However often a task reports, the latest value is written at most
+ * once per `intervalMs` (leading and trailing edge), each write with its NOTIFY, so a task calling
+ * progress 10,000 times a second costs a few writes a second.
+ */
+export class ProgressReporter {
+  readonly #db: Kysely<Database>
+  readonly #target: ProgressTarget
+  readonly #intervalMs: number
+  readonly #log: Logger
+  #latest: { percent: number; step: string | null } | null = null
+  #lastWriteAt = 0
+  #timer: NodeJS.Timeout | null = null
+  #writing: Promise<void> | null = null
+  #closed = false
+  writes = 0
+
+  constructor(db: Kysely<Database>, target: ProgressTarget, log: Logger, intervalMs = 250) {
+    this.#db = db
+    this.#target = target
+    this.#log = log
+    this.#intervalMs = intervalMs
+  }
+
+  report = async (percent: number, step?: string): Promise<void> => {
+    if (typeof percent !== 'number' || !Number.isFinite(percent)) {
+      throw new TypeError(`ctx.progress(percent) takes a number from 0 to 100 (got ${String(percent)})`)
+    }
+    if (this.#closed) return
+    this.#latest = { percent: Math.min(100, Math.max(0, percent)), step: step ?? null }
+    const wait = this.#lastWriteAt + this.#intervalMs - Date.now()
+    if (wait <= 0 && !this.#writing) {
+      await this.#write()
+    } else if (!this.#timer) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null
+        void this.#write()
+      }, Math.max(wait, 10))
+    }
+  }
+
+  /** Writes the last reported value if it has not been written yet; no writes after this. */
+  async close(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer)
+      this.#timer = null
+      await this.#write()
+    }
+    await this.#writing
+    this.#closed = true
+  }
+
+  async #write(): Promise<void> {
+    if (this.#writing) {
+      await this.#writing
+    }
+    const latest = this.#latest
+    if (!latest) return
+    this.#latest = null
+    this.#lastWriteAt = Date.now()
+    const { taskId, task, queue } = this.#target
+    this.#writing = this.#db
+      .transaction()
+      .execute(async (trx) => {
+        await saveProgress(trx, taskId, latest.percent, latest.step)
+        await notifyEvents(trx, [
+          { type: 'progress', taskId, task, queue, percent: latest.percent, step: latest.step, at: new Date().toISOString() },
+        ])
+      })
+      .then(() => {
+        this.writes++
+      })
+      .catch((err) => this.#log.warn({ err: (err as Error).message, taskId }, 'progress write failed'))
+      .finally(() => {
+        this.#writing = null
+      })
+    await this.#writing
+  }
+}

@@ -1,0 +1,77 @@
+import { PgBoss } from 'pg-boss'
+import type { Config } from '../config.ts'
+import type { Logger } from '../logger.ts'
+
+export { fromKysely } from 'pg-boss'
+export type { PgBoss }
+
+export interface CreateBossOptions {
+  connectionString: string
+  config: Pick<Config, 'bossSchema' | 'dbBackend' | 'heartbeatTimeoutMs'>
+  /** Run pg-boss's supervisor (expiry, lost heartbeats, retention) and cron in this process. */
+  supervise: boolean
+  max?: number
+  log: Logger
+}
+
+/**
+ * pg-boss configured the way tasklane uses it: its schema and leasing primitives, our own worker loop.
+ * pg-boss's own polling workers are never started (we call fetch/complete/fail directly).
+ */
+export function createBoss({ connectionString, config, supervise, max = 4, log }: CreateBossOptions): PgBoss {
+  // Lost heartbeats are detected by pg-boss's monitor pass; run it often enough that a dead worker's
+  // tasks come back within the heartbeat timeout plus a few seconds.
+  const monitorSeconds = Math.max(1, Math.min(10, Math.floor(config.heartbeatTimeoutMs / 5000)))
+  const boss = new PgBoss({
+    connectionString,
+    schema: config.bossSchema,
+    backend: config.dbBackend === 'yugabytedb' ? 'postgres' : config.dbBackend,
+    max,
+    application_name: 'tasklane-boss',
+    migrate: false,
+    supervise,
+    schedule: supervise,
+    superviseIntervalSeconds: monitorSeconds,
+    monitorIntervalSeconds: monitorSeconds,
+    cronMonitorIntervalSeconds: 1,
+    cronWorkerIntervalSeconds: 1,
+    registerInstance: false,
+    useListenNotify: false,
+    persistWarnings: false,
+    monitorVacuum: false,
+    reindex: false,
+  })
+  boss.on('error', (err: unknown) => log.warn({ err }, 'pg-boss error'))
+  boss.on('warning', (warning: unknown) => log.debug({ warning }, 'pg-boss warning'))
+  return boss
+}
+
+/** Installs or upgrades pg-boss's schema (pg-boss serialises concurrent installs with an advisory lock). */
+export async function migrateBoss(connectionString: string, config: CreateBossOptions['config'], log: Logger) {
+  const boss = new PgBoss({
+    connectionString,
+    schema: config.bossSchema,
+    backend: config.dbBackend === 'yugabytedb' ? 'postgres' : config.dbBackend,
+    max: 2,
+    migrate: true,
+    supervise: false,
+    schedule: false,
+    registerInstance: false,
+  })
+  boss.on('error', (err: unknown) => log.warn({ err }, 'pg-boss error during migration'))
+  await boss.start()
+  await boss.stop({ graceful: false, close: true })
+}
+
+/** pg-boss's command answer (its .d.ts declares it empty): what was asked, what changed. */
+export interface BossCommandResult {
+  jobs: string[]
+  requested: number
+  affected: number
+  /** Ids actually settled, where the statement reports them. */
+  settled?: string[]
+}
+
+export function commandResult(response: unknown): BossCommandResult {
+  return response as BossCommandResult
+}

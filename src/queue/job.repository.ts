@@ -1,0 +1,156 @@
+import { type Kysely, sql } from 'kysely'
+
+/**
+ * Reads of pg-boss's job table. pg-boss owns the table; tasklane only reads it here (all writes go
+ * through pg-boss's API). `name` is the pg-boss queue, which is the tasklane queue.
+ */
+export interface JobRow {
+  id: string
+  queue: string
+  priority: number
+  data: { task: string; args: unknown } | null
+  state: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed'
+  retry_count: number
+  retry_limit: number
+  start_after: Date
+  created_on: Date
+  started_on: Date | null
+  completed_on: Date | null
+  output: unknown
+  /** start_after is still in the future on the database clock. */
+  deferred: boolean
+}
+
+const JOB_COLUMNS = sql`id, name as queue, priority, data, state, retry_count, retry_limit, start_after,
+  created_on, started_on, completed_on, output, start_after > now() as deferred`
+
+function jobTable(bossSchema: string) {
+  return sql.table(`${bossSchema}.job`)
+}
+
+/** One job by id. `queues` bounds the lookup to the primary key (name, id) of known queues. */
+export async function findJob(db: Kysely<any>, bossSchema: string, queues: string[], id: string) {
+  const { rows } = await sql<JobRow>`
+    select ${JOB_COLUMNS} from ${jobTable(bossSchema)}
+    where name = any(${queues}::text[]) and id = ${id}::uuid`.execute(db)
+  return rows[0] ?? null
+}
+
+/**
+ * How many ready tasks are ahead of a queued one in its queue, in lease order
+ * (priority desc, created_on): a range count on pg-boss's fetch index job_i11.
+ */
+export async function queuePosition(db: Kysely<any>, bossSchema: string, job: JobRow): Promise<number> {
+  const { rows } = await sql<{ n: string }>`
+    select count(*) as n from ${jobTable(bossSchema)}
+    where name = ${job.queue} and state < 'active' and not blocked and start_after <= now()
+      and (priority > ${job.priority} or (priority = ${job.priority} and created_on < ${job.created_on}))`.execute(db)
+  return Number(rows[0]?.n ?? 0)
+}
+
+export interface LiveJobFilter {
+  queues: string[]
+  states: JobRow['state'][]
+  task?: string
+  /** Only tasks whose start_after is in the future (true), or due (false). */
+  deferred?: boolean
+  limit: number
+  /** Keyset cursor: created_on and id of the last row of the previous page. */
+  after?: { createdOn: Date; id: string }
+}
+
+/** Live jobs, newest first. */
+export async function listJobs(db: Kysely<any>, bossSchema: string, f: LiveJobFilter): Promise<JobRow[]> {
+  const { rows } = await sql<JobRow>`
+    select ${JOB_COLUMNS} from ${jobTable(bossSchema)}
+    where name = any(${f.queues}::text[]) and state = any(${f.states}::text[]::${sql.raw(`${bossSchema}.job_state`)}[])
+      ${f.task ? sql`and data->>'task' = ${f.task}` : sql``}
+      ${f.deferred === true ? sql`and start_after > now()` : f.deferred === false ? sql`and start_after <= now()` : sql``}
+      ${f.after ? sql`and (created_on, id) < (${f.after.createdOn}, ${f.after.id}::uuid)` : sql``}
+    order by created_on desc, id desc
+    limit ${f.limit}`.execute(db)
+  return rows
+}
+
+export interface QueueCounts {
+  queue: string
+  priority: number
+  ready: number
+  deferred: number
+  active: number
+}
+
+/** Ready (due), deferred and active counts per queue and priority, over the partial fetch index. */
+export async function countLiveJobs(db: Kysely<any>, bossSchema: string, queues: string[]): Promise<QueueCounts[]> {
+  const { rows } = await sql<{ queue: string; priority: number; ready: string; deferred: string; active: string }>`
+    select name as queue, priority,
+      count(*) filter (where state < 'active' and start_after <= now()) as ready,
+      count(*) filter (where state < 'active' and start_after > now()) as deferred,
+      count(*) filter (where state = 'active') as active
+    from ${jobTable(bossSchema)}
+    where name = any(${queues}::text[]) and state <= 'active'
+    group by name, priority`.execute(db)
+  return rows.map((r) => ({
+    queue: r.queue,
+    priority: r.priority,
+    ready: Number(r.ready),
+    deferred: Number(r.deferred),
+    active: Number(r.active),
+  }))
+}
+
+/** Marks the given jobs' retry budget spent, so the next fail() is terminal (NonRetryableError). */
+export async function exhaustRetries(db: Kysely<any>, bossSchema: string, queue: string, id: string) {
+  await sql`update ${jobTable(bossSchema)} set retry_limit = retry_count
+    where name = ${queue} and id = ${id}::uuid and state = 'active'`.execute(db)
+}
+
+/** Current state of jobs by id (inside a settle transaction, after pg-boss's fail()). */
+export async function jobStates(db: Kysely<any>, bossSchema: string, queue: string, ids: string[]) {
+  const { rows } = await sql<{ id: string; state: JobRow['state']; start_after: Date }>`
+    select id, state, start_after from ${jobTable(bossSchema)}
+    where name = ${queue} and id = any(${ids}::uuid[])`.execute(db)
+  return rows
+}
+
+/**
+ * Jobs pg-boss failed terminally on its own (a lost heartbeat or an expiry on the last attempt)
+ * that have no history row yet: the reconciler records them so every outcome lands in history.
+ */
+export async function terminalJobsWithoutHistory(
+  db: Kysely<any>,
+  bossSchema: string,
+  schema: string,
+  queues: string[],
+  limit: number,
+): Promise<JobRow[]> {
+  const { rows } = await sql<JobRow>`
+    select ${JOB_COLUMNS} from ${jobTable(bossSchema)} j
+    where j.name = any(${queues}::text[]) and j.state = 'failed'
+      and j.completed_on > now() - interval '7 days'
+      and not exists (select 1 from ${sql.table(`${schema}.task_history`)} h where h.task_id = j.id)
+    limit ${limit}`.execute(db)
+  return rows
+}
+
+/**
+ * Hands leased jobs back to the queue without spending an attempt (graceful shutdown): clearing
+ * started_on makes pg-boss's next claim keep retry_count as it is. Fenced on state and retry_count
+ * so a job that was cancelled, or re-leased elsewhere, meanwhile is left alone.
+ */
+export async function handBack(
+  db: Kysely<any>,
+  bossSchema: string,
+  queue: string,
+  jobs: { id: string; retryCount: number }[],
+): Promise<number> {
+  if (jobs.length === 0) return 0
+  const result = await sql`
+    update ${jobTable(bossSchema)}
+    set state = 'created', started_on = null, heartbeat_on = null
+    where name = ${queue} and id = any(${jobs.map((j) => j.id)}::uuid[]) and state = 'active'
+      and (id::text || ':' || retry_count::text) = any(${jobs.map((j) => `${j.id}:${j.retryCount}`)}::text[])`.execute(
+    db,
+  )
+  return Number(result.numAffectedRows ?? 0)
+}

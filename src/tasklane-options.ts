@@ -1,0 +1,39 @@
+import type { Config } from './config.ts'
+import type { Duration } from './duration.ts'
+import type { Logger } from './logger.ts'
+import type { TaskDefinition } from './tasks/define-task.ts'
+
+export interface QueueOptions {
+  /** Attempts of this queue's tasks running at once in this process. */
+  concurrency: number
+  /** Jobs leased ahead of free slots (default: 2 × concurrency, at most 100). */
+  prefetch?: number
+}
+
+export interface TasklaneOptions {
+  /** Postgres URL. Default: config.databaseUrl; when both are absent, the embedded Postgres. */
+  databaseUrl?: string
+  tasks: TaskDefinition<any, any>[]
+  /** Concurrency of the default queue (and of any queue not listed in `queues`); 0 runs no workers. */
+  workers?: number
+  queues?: Record<string, QueueOptions>
+  /** Validated configuration (loadConfig()); the options above override it. */
+  config?: Readonly<Config>
+  logger?: Logger
+  /** Apply pending migrations in start() (default: config.migrateOnStart, true). */
+  migrate?: boolean
+  /** Run pg-boss's supervisor and cron in this process (default true). */
+  supervise?: boolean
+  heartbeatTimeout?: Duration
+  pollInterval?: Duration
+  /** Size of the worker-thread pool for tasks with mode: 'thread'. */
+  threads?: number
+  /** Record per-task CPU time and peak memory in history. */
+  enableProfiling?: boolean
+  /** Memory budget of this process in MiB: above it, workers stop leasing until memory falls. */
+  memoryPoolMb?: number
+  /** Connections in tasklane's pool (pg-boss keeps a few more of its own). */
+  poolSize?: number
+  /** Name this process registers under in the workers table (default host:pid:random). */
+  workerId?: string
+}

@@ -1,0 +1,99 @@
+import { hostname } from 'node:os'
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/database.ts'
+import type { Logger } from '../logger.ts'
+import { commandResult, type PgBoss } from '../queue/boss.ts'
+import { beat, removeSilentWorkers, removeWorker } from '../workers/worker-process.repository.ts'
+import { fence } from './leased-job.ts'
+import type { QueueRunner } from './queue-runner.ts'
+
+export interface HeartbeatDeps {
+  db: Kysely<Database>
+  boss: PgBoss
+  workerId: string
+  runners: () => QueueRunner[]
+  heartbeatTimeoutMs: number
+  memoryPoolMb: number
+  log: Logger
+  busyMsTotal: () => number
+}
+
+/**
+ * Keeps this process's claims and registry row alive. Every beat touches the heartbeat of each job
+ * this process holds (pg-boss fails and re-queues a job whose heartbeat lapses: that is how a killed
+ * worker's tasks come back), refreshes the worker_process row with busy slots, RSS and CPU, and drops
+ * rows of processes that went silent. A held job the touch no longer finds was cancelled or reclaimed
+ * elsewhere: its attempt is aborted here.
+ */
+export class Heartbeat {
+  readonly #d: HeartbeatDeps
+  #timer: NodeJS.Timeout | null = null
+  #lastCpu = process.cpuUsage()
+  #lastAt = Date.now()
+  #beating: Promise<void> | null = null
+
+  constructor(deps: HeartbeatDeps) {
+    this.#d = deps
+  }
+
+  get intervalMs(): number {
+    return Math.max(1_000, Math.floor(this.#d.heartbeatTimeoutMs / 3))
+  }
+
+  async start(): Promise<void> {
+    if (this.#timer) return
+    await this.runOnce().catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'first heartbeat failed'))
+    this.#timer = setInterval(() => {
+      if (!this.#beating) {
+        this.#beating = this.runOnce()
+          .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'heartbeat failed'))
+          .finally(() => {
+            this.#beating = null
+          })
+      }
+    }, this.intervalMs)
+    this.#timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = null
+    await this.#beating
+    await removeWorker(this.#d.db, this.#d.workerId).catch(() => {})
+  }
+
+  async runOnce(): Promise<void> {
+    const { db, boss, workerId, runners } = this.#d
+    for (const runner of runners()) {
+      const claims = runner.claims()
+      if (claims.length === 0) continue
+      const response = commandResult(await boss.touch(runner.queue, claims.map(fence)))
+      if (!response.settled) continue
+      const touched = new Set(response.settled)
+      for (const job of claims) {
+        if (!touched.has(job.id)) runner.abort(job.id, 'lost')
+      }
+    }
+    const now = Date.now()
+    const cpu = process.cpuUsage(this.#lastCpu)
+    const cpuPercent = ((cpu.user + cpu.system) / 1000 / Math.max(1, now - this.#lastAt)) * 100
+    this.#lastCpu = process.cpuUsage()
+    this.#lastAt = now
+    const memory = process.memoryUsage()
+    const all = runners()
+    await beat(db, {
+      id: workerId,
+      host: hostname(),
+      pid: process.pid,
+      queues: Object.fromEntries(all.map((r) => [r.queue, r.concurrency])),
+      concurrency: all.reduce((n, r) => n + r.concurrency, 0),
+      busy: all.reduce((n, r) => n + r.busy, 0),
+      rssMb: memory.rss / 1024 / 1024,
+      heapMb: memory.heapUsed / 1024 / 1024,
+      cpuPercent,
+      busyMsTotal: this.#d.busyMsTotal(),
+      memoryPoolMb: this.#d.memoryPoolMb,
+    })
+    await removeSilentWorkers(db, this.#d.heartbeatTimeoutMs)
+  }
+}

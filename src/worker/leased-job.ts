@@ -1,0 +1,22 @@
+/** A job this process holds a claim on: pg-boss's fetch() row, in tasklane's terms. */
+export interface LeasedJob {
+  id: string
+  queue: string
+  task: string
+  args: unknown
+  priority: number
+  /** pg-boss's retry_count at claim time: it names this attempt and fences every settle of it. */
+  retryCount: number
+  retryLimit: number
+  createdOn: Date
+  startAfter: Date
+  leasedAt: Date
+}
+
+export function attemptNumber(job: LeasedJob): number {
+  return job.retryCount + 1
+}
+
+export function fence(job: LeasedJob): { id: string; retryCount: number } {
+  return { id: job.id, retryCount: job.retryCount }
+}

@@ -1,0 +1,127 @@
+import type { Kysely } from 'kysely'
+import type { Config } from '../config.ts'
+import type { Database } from '../db/database.ts'
+import { notifyEvents } from '../events/notify.repository.ts'
+import { insertHistory, pruneHistory } from '../history/history.repository.ts'
+import { pruneKeys } from '../idempotency/idempotency.repository.ts'
+import type { Logger } from '../logger.ts'
+import { terminalJobsWithoutHistory } from '../queue/job.repository.ts'
+
+export interface MaintenanceDeps {
+  db: Kysely<Database>
+  bossSchema: string
+  queues: () => string[]
+  config: Pick<Config, 'schema' | 'retentionCompletedMs' | 'retentionFailedMs'>
+  log: Logger
+  reconcileEveryMs?: number
+  pruneEveryMs?: number
+}
+
+const LOST_MESSAGE = 'worker lost: its process stopped heartbeating while running this task'
+
+/**
+ * Background upkeep in processes that supervise:
+ * - reconcile: a task whose last attempt died with its worker is failed by pg-boss's monitor, not
+ *   by us; record it in history (with a "worker lost" error) so every outcome lands there;
+ * - prune: delete finished history and old idempotency keys past retention, in bounded batches.
+ */
+export class Maintenance {
+  readonly #d: MaintenanceDeps
+  #timers: NodeJS.Timeout[] = []
+  #busy: Promise<unknown> | null = null
+
+  constructor(deps: MaintenanceDeps) {
+    this.#d = deps
+  }
+
+  start(): void {
+    if (this.#timers.length > 0) return
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => {
+        if (this.#busy) return
+        this.#busy = fn()
+          .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'maintenance pass failed'))
+          .finally(() => {
+            this.#busy = null
+          })
+      }, ms)
+      t.unref()
+      this.#timers.push(t)
+    }
+    every(this.#d.reconcileEveryMs ?? 2_000, () => this.reconcileOnce())
+    every(this.#d.pruneEveryMs ?? 600_000, () => this.pruneOnce())
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t)
+    this.#timers = []
+    await this.#busy
+  }
+
+  /** Records terminal failures pg-boss made on its own. Returns how many were recorded. */
+  async reconcileOnce(): Promise<number> {
+    const { db, bossSchema, config } = this.#d
+    return db.transaction().execute(async (trx) => {
+      const jobs = await terminalJobsWithoutHistory(trx, bossSchema, config.schema, this.#d.queues(), 500)
+      if (jobs.length === 0) return 0
+      const at = new Date()
+      await insertHistory(
+        trx,
+        jobs.map((j) => {
+          const raw = j.output as { value?: { message?: string }; error?: unknown } | null
+          const message = raw?.value?.message
+          const error = raw?.error ?? {
+            type: 'WorkerLost',
+            message: message?.includes('heartbeat') ? LOST_MESSAGE : `${LOST_MESSAGE} (${message ?? 'expired'})`,
+            retryable: true,
+          }
+          return {
+            taskId: j.id,
+            task: j.data?.task ?? 'unknown',
+            queue: j.queue,
+            priority: j.priority,
+            status: 'failed' as const,
+            args: j.data?.args ?? null,
+            error,
+            attempts: j.retry_count + 1,
+            maxAttempts: j.retry_limit + 1,
+            createdAt: j.created_on,
+            startAfter: j.start_after,
+            startedAt: j.started_on,
+            finishedAt: j.completed_on ?? at,
+          }
+        }),
+      )
+      await notifyEvents(
+        trx,
+        jobs.map((j) => ({
+          type: 'status' as const,
+          taskId: j.id,
+          task: j.data?.task ?? 'unknown',
+          queue: j.queue,
+          status: 'failed' as const,
+          at: at.toISOString(),
+        })),
+      )
+      this.#d.log.warn({ count: jobs.length }, 'recorded tasks whose worker was lost')
+      return jobs.length
+    })
+  }
+
+  async pruneOnce(): Promise<number> {
+    const { db, config } = this.#d
+    const now = Date.now()
+    let total = 0
+    for (;;) {
+      const n = await pruneHistory(
+        db,
+        { completedBefore: new Date(now - config.retentionCompletedMs), failedBefore: new Date(now - config.retentionFailedMs) },
+        1_000,
+      )
+      total += n
+      if (n < 1_000) break
+    }
+    await pruneKeys(db, new Date(now - config.retentionCompletedMs), 10_000)
+    return total
+  }
+}

@@ -1,0 +1,313 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/database.ts'
+import { NonRetryableError, TaskTimeoutError } from '../errors.ts'
+import type { EventPublisher } from '../events/event-publisher.ts'
+import type { Logger } from '../logger.ts'
+import { ProgressReporter } from '../progress/progress-reporter.ts'
+import type { PgBoss } from '../queue/boss.ts'
+import { handBack } from '../queue/job.repository.ts'
+import type { TaskDefinition } from '../tasks/define-task.ts'
+import type { TaskRegistry } from '../tasks/registry.ts'
+import { describeError } from './error-info.ts'
+import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
+import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
+import type { Settler } from './settler.ts'
+
+export type AbortReason = 'cancel' | 'lost' | 'shutdown'
+
+export interface QueueRunnerDeps {
+  queue: string
+  concurrency: number
+  /** Jobs leased ahead of free slots, so a busy worker fetches in batches. */
+  prefetch: number
+  boss: PgBoss
+  db: Kysely<Database>
+  bossSchema: string
+  registry: TaskRegistry
+  settler: Settler
+  publisher: EventPublisher
+  execute: AttemptExecutor
+  workerId: string
+  pollIntervalMs: number
+  log: Logger
+  /** Backpressure: while false (memory budget exceeded), no new work is leased. */
+  canLease?: () => boolean
+  /** Called with each finished attempt's wall time (busy-time accounting). */
+  onAttemptDone?: (ms: number) => void
+}
+
+interface RunningAttempt {
+  job: LeasedJob
+  controller: AbortController
+  reason: AbortReason | null
+  done: Promise<void>
+}
+
+/**
+ * The lease → run → settle loop of one queue in one process. Wakes on pg-boss's NOTIFY for the queue
+ * (wake()), polls as a fallback, leases in batches (FOR UPDATE SKIP LOCKED, through pg-boss's fetch),
+ * hands jobs to `concurrency` slots in priority order, and hands completions to the group-committing
+ * Settler so a slot is free again as soon as its task returns.
+ */
+export class QueueRunner {
+  readonly #d: QueueRunnerDeps
+  #buffer: LeasedJob[] = []
+  readonly #running = new Map<string, RunningAttempt>()
+  /** Finished attempts whose outcome is not yet committed: their claims still need heartbeats. */
+  readonly #settling = new Map<string, LeasedJob>()
+  #pumping = false
+  #again = false
+  #stopping = false
+  #started = false
+  #pollTimer: NodeJS.Timeout | null = null
+  #backoffUntil = 0
+
+  constructor(deps: QueueRunnerDeps) {
+    this.#d = deps
+  }
+
+  get queue(): string {
+    return this.#d.queue
+  }
+
+  get concurrency(): number {
+    return this.#d.concurrency
+  }
+
+  get busy(): number {
+    return this.#running.size
+  }
+
+  start(): void {
+    if (this.#started) return
+    this.#started = true
+    this.#pollTimer = setInterval(() => this.wake(), this.#d.pollIntervalMs)
+    this.#pollTimer.unref()
+    this.wake()
+  }
+
+  /** Something may be ready: lease if there is room. Cheap to call often. */
+  wake(): void {
+    if (this.#stopping || !this.#started) return
+    void this.#pump()
+  }
+
+  /** Claims held by this runner (running, buffered, settling), for heartbeats. */
+  claims(): LeasedJob[] {
+    return [...[...this.#running.values()].map((r) => r.job), ...this.#buffer, ...this.#settling.values()]
+  }
+
+  /** Aborts a running attempt (cancelled elsewhere, or its claim was lost). Returns false if not here. */
+  abort(taskId: string, reason: AbortReason): boolean {
+    const running = this.#running.get(taskId)
+    if (running) {
+      running.reason ??= reason
+      running.controller.abort(new Error(`task ${reason === 'cancel' ? 'cancelled' : reason}`))
+      return true
+    }
+    const index = this.#buffer.findIndex((j) => j.id === taskId)
+    if (index >= 0) {
+      this.#buffer.splice(index, 1)
+      return true
+    }
+    return false
+  }
+
+  /**
+   * Stops leasing, hands buffered jobs back, lets running attempts finish for up to `timeoutMs`, then
+   * aborts the rest and hands them back without spending an attempt. Idempotent.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    if (this.#pollTimer) clearInterval(this.#pollTimer)
+    while (this.#pumping) await new Promise((r) => setTimeout(r, 5))
+    const buffered = this.#buffer.splice(0)
+    await this.#handBack(buffered)
+    const all = () => Promise.all([...this.#running.values()].map((r) => r.done))
+    if (this.#running.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
+      clearTimeout(timer)
+    }
+    if (this.#running.size > 0) {
+      this.#d.log.info({ queue: this.queue, count: this.#running.size }, 'shutdown: aborting running tasks, handing them back')
+      for (const r of this.#running.values()) {
+        r.reason ??= 'shutdown'
+        r.controller.abort(new Error('worker shutting down'))
+      }
+      await all()
+    }
+  }
+
+  /** Leases one batch and runs it to completion (tests call this instead of waiting). Returns how many ran. */
+  async runOnce(): Promise<number> {
+    const jobs = await this.#lease(this.#d.concurrency)
+    await Promise.all(jobs.map((job) => this.#runAttempt(job)))
+    await this.#d.settler.drain()
+    return jobs.length
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#again = true
+      return
+    }
+    this.#pumping = true
+    try {
+      do {
+        this.#again = false
+        while (!this.#stopping && Date.now() >= this.#backoffUntil && (this.#d.canLease?.() ?? true)) {
+          const held = this.#running.size + this.#buffer.length
+          const capacity = this.#d.concurrency + this.#d.prefetch
+          // Fetch in batches: wait until at least half the prefetch window (or a slot) is free.
+          const room = capacity - held
+          if (room <= 0 || (this.#buffer.length > 0 && room < Math.max(1, this.#d.prefetch / 2))) break
+          let jobs: LeasedJob[]
+          try {
+            jobs = await this.#lease(room)
+          } catch (err) {
+            this.#d.log.warn({ err: (err as Error).message, queue: this.queue }, 'lease failed; backing off')
+            this.#backoffUntil = Date.now() + 1_000
+            break
+          }
+          if (this.#stopping) {
+            await this.#handBack(jobs)
+            break
+          }
+          this.#buffer.push(...jobs)
+          this.#buffer.sort(byLeaseOrder)
+          this.#fillSlots()
+          if (jobs.length < room) break
+        }
+      } while (this.#again && !this.#stopping)
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #fillSlots(): void {
+    while (!this.#stopping && this.#running.size < this.#d.concurrency && this.#buffer.length > 0) {
+      const job = this.#buffer.shift()!
+      void this.#runAttempt(job)
+    }
+  }
+
+  async #lease(batchSize: number): Promise<LeasedJob[]> {
+    const rows = await this.#d.boss.fetch<{ task: string; args: unknown }>(this.queue, {
+      batchSize,
+      includeMetadata: true,
+    })
+    const leasedAt = new Date()
+    // pg-boss returns the right set (the top of the queue) but not in priority order.
+    return rows
+      .map((r) => ({
+        id: r.id,
+        queue: this.queue,
+        task: r.data?.task ?? '',
+        args: r.data?.args ?? null,
+        priority: r.priority,
+        retryCount: r.retryCount,
+        retryLimit: r.retryLimit,
+        createdOn: new Date(r.createdOn),
+        startAfter: new Date(r.startAfter),
+        leasedAt,
+      }))
+      .sort(byLeaseOrder)
+  }
+
+  #runAttempt(job: LeasedJob): Promise<void> {
+    const controller = new AbortController()
+    const entry: RunningAttempt = { job, controller, reason: null, done: Promise.resolve() }
+    this.#running.set(job.id, entry)
+    entry.done = this.#attempt(entry).finally(() => {
+      this.#running.delete(job.id)
+      this.#fillSlots()
+      this.wake()
+    })
+    return entry.done
+  }
+
+  async #attempt(entry: RunningAttempt): Promise<void> {
+    const { job, controller } = entry
+    const { registry, log: rootLog, publisher, settler } = this.#d
+    const task = registry.get(job.task)
+    const log = rootLog.child({ taskId: job.id, task: job.task, attempt: attemptNumber(job) })
+    const startedAt = new Date()
+    publisher.publish({ type: 'status', taskId: job.id, task: job.task, queue: job.queue, status: 'running', attempt: attemptNumber(job), at: startedAt.toISOString() })
+    const progress = new ProgressReporter(this.#d.db, { taskId: job.id, task: job.task, queue: job.queue }, log)
+    let timer: NodeJS.Timeout | undefined
+    const cpuStart = process.cpuUsage()
+    try {
+      const args = checkArgs(task, job)
+      if (task!.timeoutMs !== null) {
+        const ms = task!.timeoutMs
+        timer = setTimeout(() => controller.abort(new TaskTimeoutError(ms)), ms)
+      }
+      const ctx = { taskId: job.id, attempt: attemptNumber(job), signal: controller.signal, progress: progress.report, log }
+      const result = await raceSignal(this.#d.execute(task!, args, ctx), controller.signal)
+      clearTimeout(timer)
+      const finishedAt = new Date()
+      this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
+      await progress.close()
+      if (entry.reason) return
+      const cpu = process.cpuUsage(cpuStart)
+      this.#settling.set(job.id, job)
+      await settler
+        .complete({ job, result: toJsonResult(result), startedAt, finishedAt, cpuMs: (cpu.user + cpu.system) / 1000 })
+        .catch((err) => log.error({ err }, 'could not record completion; the task will run again after its claim lapses'))
+        .finally(() => this.#settling.delete(job.id))
+    } catch (err) {
+      clearTimeout(timer)
+      const finishedAt = new Date()
+      this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
+      await progress.close()
+      if (entry.reason === 'shutdown') {
+        await this.#handBack([job])
+        return
+      }
+      if (entry.reason) return // cancelled or claim lost: the database already says what happened
+      const error = describeError(err)
+      const outcome = err instanceof TaskTimeoutError ? 'timeout' : 'failed'
+      log.warn({ err: error.message, type: error.type }, 'attempt failed')
+      this.#settling.set(job.id, job)
+      await settler
+        .fail({ job, error, outcome, startedAt, finishedAt })
+        .catch((e) => log.error({ err: e }, 'could not record failure; the task will run again after its claim lapses'))
+        .finally(() => this.#settling.delete(job.id))
+    }
+  }
+
+  async #handBack(jobs: LeasedJob[]): Promise<void> {
+    if (jobs.length === 0) return
+    try {
+      await handBack(this.#d.db, this.#d.bossSchema, this.queue, jobs.map(fence))
+    } catch (err) {
+      // Not fatal: the claims lapse with the heartbeat and the tasks run again (spending an attempt).
+      this.#d.log.warn({ err: (err as Error).message, count: jobs.length }, 'hand-back failed')
+    }
+  }
+}
+
+function byLeaseOrder(a: LeasedJob, b: LeasedJob): number {
+  return b.priority - a.priority || a.createdOn.getTime() - b.createdOn.getTime()
+}
+
+/** Args are checked at enqueue and again here: the schema may have changed since (a deploy). */
+function checkArgs(task: TaskDefinition<any, any> | undefined, job: LeasedJob): unknown {
+  if (!task) throw new Error(`no task named '${job.task}' is registered in this worker process`)
+  if (!task.schema) return job.args
+  const parsed = task.schema.safeParse(job.args)
+  if (parsed.success) return parsed.data
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'}: ${i.message}`).join('; ')
+  throw new NonRetryableError(`args no longer match the task's schema: ${issues}`)
+}
+
+function toJsonResult(result: unknown): unknown {
+  if (result === undefined) return null
+  try {
+    return JSON.parse(JSON.stringify(result))
+  } catch (err) {
+    throw new NonRetryableError(`the task returned a value that is not JSON: ${(err as Error).message}`)
+  }
+}

@@ -1,0 +1,207 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/database.ts'
+import { isDatabaseUnavailable } from '../errors.ts'
+import { notifyEvents } from '../events/notify.repository.ts'
+import type { StatusEvent } from '../events/event-types.ts'
+import { type HistoryInsert, insertAttempts, insertHistory } from '../history/history.repository.ts'
+import type { Logger } from '../logger.ts'
+import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
+import { exhaustRetries, jobStates } from '../queue/job.repository.ts'
+import type { ErrorInfo } from './error-info.ts'
+import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
+
+export interface Completion {
+  job: LeasedJob
+  result: unknown
+  startedAt: Date
+  finishedAt: Date
+  cpuMs?: number | null
+  peakMemoryMb?: number | null
+}
+
+export interface Failure {
+  job: LeasedJob
+  error: ErrorInfo
+  outcome: 'failed' | 'timeout'
+  startedAt: Date
+  finishedAt: Date
+}
+
+export interface SettlerDeps {
+  db: Kysely<Database>
+  boss: PgBoss
+  bossSchema: string
+  workerId: string
+  log: Logger
+  /** Most completions written in one transaction. */
+  maxBatch?: number
+}
+
+interface Pending {
+  item: Completion
+  resolve(): void
+  reject(err: unknown): void
+}
+
+/**
+ * Records outcomes. Completions are group-committed: everything that finished while the previous
+ * transaction was in flight goes into the next one (pg-boss complete + history rows + events), so a
+ * busy worker spends one transaction per batch rather than one per task, and an idle one adds no delay.
+ */
+export class Settler {
+  readonly #deps: SettlerDeps
+  #pending: Pending[] = []
+  #flushing: Promise<void> | null = null
+
+  constructor(deps: SettlerDeps) {
+    this.#deps = deps
+  }
+
+  complete(item: Completion): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject })
+      if (!this.#flushing) this.#flushing = this.#flushLoop()
+    })
+  }
+
+  /** Resolves when everything handed to complete() so far is recorded (or given up on). */
+  async drain(): Promise<void> {
+    while (this.#flushing) await this.#flushing
+  }
+
+  async #flushLoop(): Promise<void> {
+    // Yield once so completions finishing in the same tick share the transaction.
+    await new Promise<void>((r) => setImmediate(r))
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.#deps.maxBatch ?? 500)
+        await this.#writeWithRetry(batch)
+      }
+    } finally {
+      this.#flushing = null
+    }
+  }
+
+  async #writeWithRetry(batch: Pending[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#writeCompletions(batch.map((p) => p.item))
+        for (const p of batch) p.resolve()
+        return
+      } catch (err) {
+        // While the database is down, keep the outcomes and try again: the claims are fenced, so a
+        // write that lands after another worker re-ran the task is simply a no-op.
+        if (isDatabaseUnavailable(err) && attempt < 60) {
+          this.#deps.log.warn({ err: (err as Error).message, attempt }, 'settle failed, database unavailable; retrying')
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))))
+          continue
+        }
+        for (const p of batch) p.reject(err)
+        return
+      }
+    }
+  }
+
+  async #writeCompletions(items: Completion[]): Promise<void> {
+    const { db, boss, workerId } = this.#deps
+    const byQueue = Map.groupBy(items, (i) => i.job.queue)
+    await db.transaction().execute(async (trx) => {
+      const history: HistoryInsert[] = []
+      const events: StatusEvent[] = []
+      const at = new Date().toISOString()
+      for (const [queue, group] of byQueue) {
+        // Fenced to the attempt we claimed: a job cancelled or re-leased meanwhile is not settled here.
+        const response = commandResult(
+          await boss.complete(
+            queue,
+            group.map((i) => fence(i.job)),
+            null,
+            { db: fromKysely(trx) },
+          ),
+        )
+        const settled = new Set(response.settled ?? [])
+        for (const i of group) {
+          if (!settled.has(i.job.id)) continue
+          history.push({
+            taskId: i.job.id,
+            task: i.job.task,
+            queue,
+            priority: i.job.priority,
+            status: 'completed',
+            args: i.job.args,
+            result: i.result,
+            attempts: attemptNumber(i.job),
+            maxAttempts: i.job.retryLimit + 1,
+            createdAt: i.job.createdOn,
+            startAfter: i.job.startAfter,
+            startedAt: i.startedAt,
+            finishedAt: i.finishedAt,
+            workerId,
+            cpuMs: i.cpuMs ?? null,
+            peakMemoryMb: i.peakMemoryMb ?? null,
+          })
+          events.push({ type: 'status', taskId: i.job.id, task: i.job.task, queue, status: 'completed', at })
+        }
+      }
+      await insertHistory(trx, history)
+      await notifyEvents(trx, events)
+    })
+  }
+
+  /**
+   * Records a failed attempt: pg-boss applies the retry policy (backoff, dead letter); a final
+   * failure also gets its history row, in the same transaction.
+   * @returns the task's status afterwards, or 'lost' when the claim had already lapsed.
+   */
+  async fail(f: Failure): Promise<'retrying' | 'failed' | 'lost'> {
+    const { db, boss, bossSchema, workerId } = this.#deps
+    const { job } = f
+    return db.transaction().execute(async (trx) => {
+      if (!f.error.retryable) await exhaustRetries(trx, bossSchema, job.queue, job.id)
+      const response = commandResult(
+        await boss.fail(job.queue, [fence(job)], { error: f.error }, { db: fromKysely(trx) }),
+      )
+      if (response.affected === 0) return 'lost' as const
+      const [state] = await jobStates(trx, bossSchema, job.queue, [job.id])
+      const final = state?.state === 'failed'
+      await insertAttempts(trx, [
+        {
+          taskId: job.id,
+          attempt: attemptNumber(job),
+          task: job.task,
+          queue: job.queue,
+          outcome: f.outcome,
+          error: f.error,
+          startedAt: f.startedAt,
+          finishedAt: f.finishedAt,
+          workerId,
+        },
+      ])
+      if (final) {
+        await insertHistory(trx, [
+          {
+            taskId: job.id,
+            task: job.task,
+            queue: job.queue,
+            priority: job.priority,
+            status: 'failed',
+            args: job.args,
+            error: f.error,
+            attempts: attemptNumber(job),
+            maxAttempts: job.retryLimit + 1,
+            createdAt: job.createdOn,
+            startAfter: job.startAfter,
+            startedAt: f.startedAt,
+            finishedAt: f.finishedAt,
+            workerId,
+          },
+        ])
+      }
+      const status = final ? 'failed' : 'retrying'
+      await notifyEvents(trx, [
+        { type: 'status', taskId: job.id, task: job.task, queue: job.queue, status, at: new Date().toISOString() },
+      ])
+      return status
+    })
+  }
+}
