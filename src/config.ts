@@ -39,6 +39,8 @@ export interface Config {
   embeddedPort: number
   /** Multiplies every sleep of the demo tasks (tests run the real flows fast). */
   demoTimeScale: number
+  /** Module whose `tasks` export `tasklane serve`/`worker` run (default: the built-in demo). */
+  tasksModule: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -161,5 +163,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     embeddedDataDir: read(env, 'TASKLANE_DATA_DIR') ?? '.tasklane/pgdata',
     embeddedPort: integer(env, 'TASKLANE_EMBEDDED_PORT', 54329, 1024, 65535),
     demoTimeScale: number(env, 'DEMO_TIME_SCALE', 1, 0, 1000),
+    tasksModule: read(env, 'TASKLANE_TASKS'),
   })
 }

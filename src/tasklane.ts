@@ -6,7 +6,7 @@ import { createDb, type Db } from './db/create-db.ts'
 import type { Database } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { type Duration, toMs } from './duration.ts'
-import { buildRequest, type EnqueueOptions, type EnqueueResult } from './enqueue/enqueue-request.ts'
+import { buildRequest, type EnqueueOptions, type EnqueueResult, toBossJob } from './enqueue/enqueue-request.ts'
 import { writeRequests } from './enqueue/enqueue-writer.ts'
 import { GroupCommitter } from './enqueue/group-committer.ts'
 import { TasklaneError } from './errors.ts'
@@ -18,6 +18,7 @@ import type { TaskInfo } from './inspect/task-info.ts'
 import { type ListTasksFilter, type TaskPage, TaskReader } from './inspect/task-reader.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createBoss, type PgBoss } from './queue/boss.ts'
+import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
 import { TaskRegistry } from './tasks/registry.ts'
@@ -484,6 +485,69 @@ export class Tasklane {
     let n = 0
     for (const runner of this.#live().runners) n += await runner.runOnce()
     return n
+  }
+
+  /**
+   * Statistics over the whole cluster: queue sizes, live worker processes, rates and percentiles over
+   * the sliding window. Every field is defined in docs/stats.md.
+   */
+  async getTaskStats(): Promise<TaskStats> {
+    const { computeTaskStats } = await import('./stats/stats.service.ts')
+    return computeTaskStats(this.#statsDeps())
+  }
+
+  /** Per task name and time bucket: counts, throughput, wait/run percentiles, error rate. */
+  async getAnalytics(opts: { window?: Duration; bucket?: Duration; task?: string } = {}): Promise<Analytics> {
+    const { computeAnalytics } = await import('./stats/stats.service.ts')
+    return computeAnalytics(this.#statsDeps(), {
+      windowMs: toMs(opts.window ?? '24h', 'window'),
+      bucketMs: toMs(opts.bucket ?? '1h', 'bucket'),
+      ...(opts.task ? { task: opts.task } : {}),
+    })
+  }
+
+  #statsDeps(): StatsDeps {
+    const r = this.#live()
+    return {
+      db: r.db.kysely,
+      bossSchema: this.config.bossSchema,
+      queues: this.#queueNames(),
+      windowMs: this.config.statsWindowMs,
+      heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+      startedAt: this.#startedAt ?? new Date(),
+    }
+  }
+
+  /**
+   * Runs `task` on a cron schedule, once per slot across all replicas (pg-boss's cron, which takes a
+   * lock per slot). `key` names the schedule (default: the task name), so one task can have several.
+   * @example await tasks.schedule('nightly-report', '0 3 * * *', {}, { tz: 'Europe/Paris' })
+   */
+  async schedule(taskName: string, cron: string, args: unknown = {}, opts: { tz?: string; key?: string } = {}) {
+    const r = this.#live()
+    const task = this.registry.require(taskName)
+    const request = buildRequest(task, args, {})
+    const { id: _id, data, ...jobOptions } = toBossJob(request, Math.ceil(this.heartbeatTimeoutMs / 1000))
+    try {
+      await r.boss.schedule(task.queue, cron, data, { ...jobOptions, tz: opts.tz ?? 'UTC', key: opts.key ?? task.name })
+    } catch (err) {
+      throw new TasklaneError('validation_failed', `cannot schedule '${taskName}': ${(err as Error).message}`, [
+        { path: 'cron', message: (err as Error).message },
+      ])
+    }
+  }
+
+  /** Removes a schedule made with schedule(). */
+  async unschedule(taskName: string, opts: { key?: string } = {}): Promise<void> {
+    const task = this.registry.require(taskName)
+    await this.#live().boss.unschedule(task.queue, opts.key ?? task.name)
+  }
+
+  /** Schedules of this instance's queues. */
+  async listSchedules() {
+    const r = this.#live()
+    const all = await Promise.all(this.#queueNames().map((q) => r.boss.getSchedules(q)))
+    return all.flat()
   }
 
   /** pg-boss, for the few features tasklane passes through (schedules). */

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Tasklane } from '../../src/tasklane.ts'
+import { type Child, spawnTs } from '../support/child-process.ts'
+import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { startTasklane } from '../support/tasklane.ts'
+import { fixtureTasks, hold } from './fixtures/fixture-tasks.ts'
+
+const WORKER = 'test/engine/fixtures/worker-process.ts'
+
+describe('a worker process killed with SIGKILL', () => {
+  let db: TestDatabase
+  let producer: Tasklane
+  const children: Child[] = []
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    await db.query('create table executions (task_id uuid not null, attempt int not null, pid int not null)')
+    // The producer supervises (pg-boss's monitor notices lapsed heartbeats) and runs no workers.
+    producer = await startTasklane(db.url, fixtureTasks, { workers: 0, env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' } })
+  })
+  afterAll(async () => {
+    for (const c of children) c.proc.kill('SIGKILL')
+    await producer?.stop()
+    await db?.drop()
+  })
+
+  it("has its tasks run again elsewhere after the heartbeat timeout, each outcome recorded once", async () => {
+    const env = { DATABASE_URL: db.url, TASKLANE_HEARTBEAT_TIMEOUT: '5s', TASKLANE_WORKERS: '20', TASKLANE_POLL_INTERVAL: '200ms' }
+    const first = spawnTs(WORKER, env)
+    children.push(first)
+    await first.waitForLine(/^ready$/)
+    // Attempt 1 holds for a minute (it will be killed); later attempts finish at once.
+    const queued = await producer.addTasks(hold, Array.from({ length: 20 }, () => ({ ms: 60_000 })))
+    await first.waitForLines(/^running /, 20)
+    first.proc.kill('SIGKILL')
+    await first.exited
+    const killedAt = Date.now()
+    const second = spawnTs(WORKER, env)
+    children.push(second)
+    await second.waitForLine(/^ready$/)
+    const infos = await Promise.all(queued.map((q) => producer.waitFor(q.taskId, { timeout: '60s' })))
+    const recoveredInMs = Date.now() - killedAt
+    expect(infos.map((i) => i.status)).toEqual(queued.map(() => 'completed'))
+    expect(recoveredInMs).toBeLessThan(5_000 + 15_000)
+    const history = await db.query(`select task_id, count(*)::int as n from tasklane.task_history group by task_id`)
+    expect(history.rows).toHaveLength(20)
+    expect(history.rows.every((r) => r.n === 1)).toBe(true)
+    const runs = await db.query(`select task_id, array_agg(pid order by attempt) as pids from executions group by task_id`)
+    expect(runs.rows).toHaveLength(20)
+    for (const r of runs.rows) {
+      expect(r.pids).toEqual([first.proc.pid, second.proc.pid])
+    }
+    second.proc.kill('SIGTERM')
+    expect((await second.exited).code).toBe(0)
+  })
+})

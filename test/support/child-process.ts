@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+
+export interface Child {
+  proc: ChildProcess
+  /** Lines the child printed on stdout so far. */
+  lines: string[]
+  /** Resolves with the first stdout line matching `pattern` (rejects if the child exits first or on timeout). */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>
+  /** Resolves when `count` lines match `pattern`. */
+  waitForLines(pattern: RegExp, count: number, timeoutMs?: number): Promise<string[]>
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  stderr(): string
+}
+
+/**
+ * Runs a TypeScript file in a child Node process (same Node as the test, with tsx), watching its stdout.
+ * @example const child = spawnTs('test/engine/fixtures/worker-process.ts', { DATABASE_URL: db.url })
+ */
+export function spawnTs(file: string, env: Record<string, string>, args: string[] = []): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  let err = ''
+  proc.stderr!.on('data', (d) => {
+    err += d
+  })
+  const waiters = new Set<() => void>()
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    lines.push(line)
+    for (const w of waiters) w()
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      resolve({ code, signal })
+      for (const w of waiters) w()
+    }),
+  )
+  const waitForLines = (pattern: RegExp, count: number, timeoutMs = 30_000) =>
+    new Promise<string[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check)
+        reject(new Error(`timed out waiting for ${count} × ${pattern} (got ${lines.filter((l) => pattern.test(l)).length}); stderr: ${err.slice(-2000)}`))
+      }, timeoutMs)
+      const check = () => {
+        const matched = lines.filter((l) => pattern.test(l))
+        if (matched.length >= count) {
+          clearTimeout(timer)
+          waiters.delete(check)
+          resolve(matched)
+        } else if (proc.exitCode !== null || proc.signalCode !== null) {
+          clearTimeout(timer)
+          waiters.delete(check)
+          reject(new Error(`child exited before printing ${pattern}; stderr: ${err.slice(-2000)}`))
+        }
+      }
+      waiters.add(check)
+      check()
+    })
+  return {
+    proc,
+    lines,
+    waitForLine: (pattern, timeoutMs) => waitForLines(pattern, 1, timeoutMs).then((m) => m[0]!),
+    waitForLines,
+    exited,
+    stderr: () => err,
+  }
+}
