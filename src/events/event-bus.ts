@@ -1,6 +1,7 @@
 import pg from 'pg'
 import type { Logger } from '../logger.ts'
 import { type BusMessage, EVENTS_CHANNEL } from './event-types.ts'
+import { decodePayload } from './notify.repository.ts'
 
 export interface EventBusOptions {
   connectionString: string
@@ -156,17 +157,19 @@ export class EventBus {
       return
     }
     if (channel !== EVENTS_CHANNEL || !payload) return
-    let message: BusMessage
+    let messages: BusMessage[]
     try {
-      message = JSON.parse(payload) as BusMessage
+      messages = decodePayload(payload)
     } catch {
       return
     }
-    for (const l of this.#messageListeners) {
-      try {
-        l(message)
-      } catch (err) {
-        this.#opts.log.error({ err }, 'event listener threw')
+    for (const message of messages) {
+      for (const l of this.#messageListeners) {
+        try {
+          l(message)
+        } catch (err) {
+          this.#opts.log.error({ err }, 'event listener threw')
+        }
       }
     }
   }

@@ -53,39 +53,67 @@ function ms(from: Date | null, to: Date | null): number | null {
 
 /**
  * Records finished tasks. Called inside the transaction that settles them in pg-boss; ON CONFLICT
- * keeps a replayed settle from recording an outcome twice.
+ * keeps a replayed settle from recording an outcome twice. The rows travel as one JSON parameter:
+ * a 500-row batch as 19 × 500 bind parameters cost more to build and parse than the insert itself.
  */
 export async function insertHistory(db: Kysely<Database>, rows: HistoryInsert[]): Promise<void> {
   if (rows.length === 0) return
+  const payload = rows.map((r) => ({
+    task_id: r.taskId,
+    task: r.task,
+    queue: r.queue,
+    priority: r.priority,
+    status: r.status,
+    args: r.args ?? null,
+    result: r.result ?? null,
+    error: r.error ?? null,
+    attempts: r.attempts,
+    max_attempts: r.maxAttempts,
+    created_at: r.createdAt,
+    start_after: r.startAfter,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    // wait counts from when the task could first run (its start_after), not from enqueue.
+    wait_ms: r.startedAt ? ms(r.startAfter > r.createdAt ? r.startAfter : r.createdAt, r.startedAt) : null,
+    duration_ms: ms(r.startedAt, r.finishedAt),
+    worker_id: r.workerId ?? null,
+    cpu_ms: r.cpuMs ?? null,
+    peak_memory_mb: r.peakMemoryMb ?? null,
+  }))
+  const columns = Object.keys(HISTORY_RECORD) as (keyof typeof HISTORY_RECORD)[]
+  const definition = sql.raw(columns.map((c) => `${c} ${HISTORY_RECORD[c]}`).join(', '))
   await db
     .insertInto('task_history')
-    .values(
-      rows.map((r) => ({
-        task_id: r.taskId,
-        task: r.task,
-        queue: r.queue,
-        priority: r.priority,
-        status: r.status,
-        args: json(r.args),
-        result: json(r.result),
-        error: json(r.error),
-        attempts: r.attempts,
-        max_attempts: r.maxAttempts,
-        created_at: r.createdAt,
-        start_after: r.startAfter,
-        started_at: r.startedAt,
-        finished_at: r.finishedAt,
-        // wait counts from when the task could first run (its start_after), not from enqueue.
-        wait_ms: r.startedAt ? ms(r.startAfter > r.createdAt ? r.startAfter : r.createdAt, r.startedAt) : null,
-        duration_ms: ms(r.startedAt, r.finishedAt),
-        worker_id: r.workerId ?? null,
-        cpu_ms: r.cpuMs ?? null,
-        peak_memory_mb: r.peakMemoryMb ?? null,
-      })),
+    .columns(columns)
+    .expression(
+      sql`select ${sql.join(columns.map((c) => sql.id(c)))} from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) as x(${definition})`,
     )
     .onConflict((oc) => oc.column('task_id').doNothing())
     .execute()
 }
+
+// Column types of task_history, for reading a JSON batch of rows (jsonb_to_recordset).
+const HISTORY_RECORD = {
+  task_id: 'uuid',
+  task: 'text',
+  queue: 'text',
+  priority: 'integer',
+  status: 'text',
+  args: 'jsonb',
+  result: 'jsonb',
+  error: 'jsonb',
+  attempts: 'integer',
+  max_attempts: 'integer',
+  created_at: 'timestamptz',
+  start_after: 'timestamptz',
+  started_at: 'timestamptz',
+  finished_at: 'timestamptz',
+  wait_ms: 'integer',
+  duration_ms: 'integer',
+  worker_id: 'text',
+  cpu_ms: 'real',
+  peak_memory_mb: 'real',
+} as const
 
 export async function findHistory(db: Kysely<Database>, taskId: string): Promise<HistoryRow | null> {
   const row = await db.selectFrom('task_history').selectAll().where('task_id', '=', taskId).executeTakeFirst()
@@ -163,17 +191,21 @@ export async function pruneHistory(
   cutoffs: { completedBefore: Date; failedBefore: Date },
   batch: number,
 ): Promise<number> {
-  const result = await sql<{ n: string }>`
-    with doomed as (
-      select task_id from ${sql.table('task_history')}
-      where (status = 'completed' and finished_at < ${cutoffs.completedBefore})
-         or (status in ('failed', 'cancelled') and finished_at < ${cutoffs.failedBefore})
-      limit ${batch}
-    ), gone as (
-      delete from ${sql.table('task_history')} h using doomed d where h.task_id = d.task_id returning h.task_id
-    ), attempts as (
-      delete from ${sql.table('task_attempt')} a using gone g where a.task_id = g.task_id
+  const doomed = await db
+    .selectFrom('task_history')
+    .select('task_id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'completed'), eb('finished_at', '<', cutoffs.completedBefore)]),
+        eb.and([eb('status', 'in', ['failed', 'cancelled']), eb('finished_at', '<', cutoffs.failedBefore)]),
+      ]),
     )
-    select count(*) as n from gone`.execute(db)
-  return Number(result.rows[0]?.n ?? 0)
+    .limit(batch)
+    .execute()
+  if (doomed.length === 0) return 0
+  const ids = doomed.map((d) => d.task_id)
+  await db.deleteFrom('task_attempt').where('task_id', 'in', ids).execute()
+  await db.deleteFrom('task_progress').where('task_id', 'in', ids).execute()
+  const result = await db.deleteFrom('task_history').where('task_id', 'in', ids).executeTakeFirst()
+  return Number(result.numDeletedRows ?? 0)
 }

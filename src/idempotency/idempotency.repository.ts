@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 
 export interface KeyClaim {
@@ -36,9 +36,9 @@ export async function findKeys(db: Kysely<Database>, keys: string[]) {
 
 /** Forgets keys older than `before`, in bounded batches. */
 export async function pruneKeys(db: Kysely<Database>, before: Date, batch: number): Promise<number> {
-  const result = await sql<{ n: string }>`
-    with doomed as (select key from ${sql.table('idempotency_key')} where created_at < ${before} limit ${batch}),
-    gone as (delete from ${sql.table('idempotency_key')} k using doomed d where k.key = d.key returning 1)
-    select count(*) as n from gone`.execute(db)
-  return Number(result.rows[0]?.n ?? 0)
+  const result = await db
+    .deleteFrom('idempotency_key')
+    .where('key', 'in', (eb) => eb.selectFrom('idempotency_key').select('key').where('created_at', '<', before).limit(batch))
+    .executeTakeFirst()
+  return Number(result.numDeletedRows ?? 0)
 }

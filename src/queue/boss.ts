@@ -28,6 +28,12 @@ export function createBoss({ connectionString, config, supervise, max = 4, log }
     backend: config.dbBackend === 'yugabytedb' ? 'postgres' : config.dbBackend,
     max,
     application_name: 'tasklane-boss',
+    // pg-boss's pool serves the lease (fetch) and heartbeats. The lease must walk the fetch index
+    // job_i11 in order; on a queue whose statistics were taken while it was empty the planner
+    // instead bitmap-scans and sorts the whole backlog (measured: 343 ms instead of 1.6 ms per
+    // fetch with 20k ready jobs). Taking bitmap scans and sorts off the table for this pool keeps
+    // the ordered index scan whatever the statistics say.
+    options: '-c enable_bitmapscan=off -c enable_sort=off',
     migrate: false,
     supervise,
     schedule: supervise,

@@ -252,9 +252,12 @@ export class QueueRunner {
       await progress.close()
       if (entry.reason) return
       const cpu = process.cpuUsage(cpuStart)
+      const value = toJsonResult(result)
+      // The slot is free as soon as the task returns: the outcome is group-committed in the background
+      // (its claim stays heartbeated until then; stop() waits for it through settler.drain()).
       this.#settling.set(job.id, job)
-      await settler
-        .complete({ job, result: toJsonResult(result), startedAt, finishedAt, cpuMs: (cpu.user + cpu.system) / 1000 })
+      void settler
+        .complete({ job, result: value, startedAt, finishedAt, cpuMs: (cpu.user + cpu.system) / 1000 })
         .catch((err) => log.error({ err }, 'could not record completion; the task will run again after its claim lapses'))
         .finally(() => this.#settling.delete(job.id))
     } catch (err) {

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process'
+import { rm } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import path from 'node:path'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
@@ -27,10 +29,27 @@ async function pickServer(): Promise<string> {
     })
     return container.getConnectionUri()
   }
+  // A server of this run's own (data dir and port), so that concurrent test runs never stop each
+  // other's server (starting the embedded Postgres takes over a data dir a live server holds).
   const { startEmbeddedPostgres } = await import('../../src/db/embedded-postgres.ts')
-  const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.tasklane/test-pgdata'), port: 54339 })
-  teardown.push(() => embedded.stop())
+  const dataDir = path.resolve(`.tasklane/test-pgdata-${process.pid}`)
+  const embedded = await startEmbeddedPostgres({ dataDir, port: await freePort() })
+  teardown.push(async () => {
+    await embedded.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
   return embedded.connectionString
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 }
 
 function dockerAnswers(): boolean {

@@ -1,0 +1,122 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { type ErrorDetail, isDatabaseUnavailable, TasklaneError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { ErrorSchema } from './schemas.ts'
+
+/** The one shape of every error answer: `{ error: { code, message, details } }`. */
+export interface ErrorBody {
+  error: { code: string; message: string; details: ErrorDetail[] }
+}
+
+export function errorJson(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  details: ErrorDetail[] = [],
+): Response {
+  return c.json<ErrorBody>({ error: { code, message, details } }, status)
+}
+
+// Errors hono itself raises (body limit, media-type gate, malformed JSON in its validator).
+const HTTP_CODES: Partial<Record<number, string>> = {
+  400: 'malformed_json',
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+}
+
+function unavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isDatabaseUnavailable(e)) return true
+  }
+  return false
+}
+
+export interface ErrorHandlerOptions {
+  log: Logger
+  /** Retry-After of a 503 while the database is unreachable, in seconds. */
+  retryAfterSeconds?: number
+}
+
+/**
+ * Maps every error to its answer, in one place: TasklaneError by its code's status, a lost database
+ * to 503 with Retry-After (never 500: the request may simply be sent again), hono's own exceptions
+ * to their status; anything else is a bug, logged, and answered 500 without internals.
+ */
+export function errorHandler({ log, retryAfterSeconds = 5 }: ErrorHandlerOptions): ErrorHandler {
+  return function onError(err, c) {
+    if (err instanceof TasklaneError) {
+      if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="tasklane"')
+      return errorJson(c, err.status as ContentfulStatusCode, err.code, err.message, err.details)
+    }
+    if (unavailable(err)) {
+      c.header('Retry-After', String(retryAfterSeconds))
+      return errorJson(
+        c,
+        503,
+        'database_unavailable',
+        `the database is unreachable: retry in ${retryAfterSeconds} s (${err.message})`,
+      )
+    }
+    if (err instanceof HTTPException) {
+      const code = HTTP_CODES[err.status] ?? 'http_error'
+      return errorJson(c, err.status as ContentfulStatusCode, code, err.message || code)
+    }
+    log.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error in HTTP handler')
+    return errorJson(c, 500, 'internal_error', 'internal error: the server log has the details')
+  }
+}
+
+export const notFound: NotFoundHandler = (c) =>
+  errorJson(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}: see /openapi.json for the routes`)
+
+interface ZodIssueLike {
+  path: ReadonlyArray<PropertyKey>
+  message: string
+}
+
+/**
+ * zod-openapi's validation hook: a rejected param, query, header or body becomes a 400 naming the
+ * field (thrown, so onError shapes it like every other error).
+ */
+export function validationHook(
+  result: { success: boolean; target: string; error?: { issues: ReadonlyArray<ZodIssueLike> } },
+  _c: Context,
+): void {
+  if (result.success) return
+  const issues = result.error?.issues ?? []
+  const details = issues.map((i) => ({
+    path: i.path.length > 0 ? i.path.map(String).join('.') : result.target,
+    message: i.message,
+  }))
+  const first = details[0]
+  const where = result.target === 'json' ? 'body' : result.target
+  throw new TasklaneError(
+    'validation_failed',
+    first ? `invalid ${where}: ${first.path}: ${first.message}` : `invalid ${where}`,
+    details,
+  )
+}
+
+/** OpenAPI responses for the given error statuses, all with the Error shape. */
+export function errorResponses<const S extends number>(...statuses: S[]) {
+  const description: Record<number, string> = {
+    400: 'malformed JSON or invalid input (details name the field)',
+    401: 'missing or wrong API token',
+    404: 'unknown task name or id',
+    409: 'state conflict, or idempotency key reused with a different body',
+    413: 'body over the size limit',
+    415: 'body is not application/json',
+    503: 'database unreachable; see Retry-After',
+  }
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: description[s] ?? 'error', content: { 'application/json': { schema: ErrorSchema } } },
+    ]),
+  ) as { [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } } }
+}

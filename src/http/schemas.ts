@@ -1,0 +1,180 @@
+import { z } from '@hono/zod-openapi'
+
+// Request and response shapes of the HTTP API. They validate requests and feed /openapi.json, so the
+// document cannot drift from what the routes accept. Shapes follow DESIGN.md (TaskInfo, TaskStats).
+
+const STATUSES = ['scheduled', 'queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const
+const PRIORITY_LEVELS = ['CRITICAL', 'HIGH', 'NORMAL', 'LOW'] as const
+const PRIORITY_INPUT = [...PRIORITY_LEVELS, 'critical', 'high', 'normal', 'low'] as const
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation_failed' }),
+      message: z.string().openapi({ example: "args for task 'send-reminder' are invalid: args.userId: Required" }),
+      details: z.array(z.object({ path: z.string().optional(), message: z.string() })),
+    }),
+  })
+  .openapi('Error')
+
+const iso = z.string().openapi({ format: 'date-time' })
+
+export const TaskInfoSchema = z
+  .object({
+    taskId: z.string().openapi({ format: 'uuid' }),
+    task: z.string(),
+    queue: z.string(),
+    priority: z.enum(PRIORITY_LEVELS),
+    status: z.enum(STATUSES),
+    args: z.unknown(),
+    progress: z.object({ percent: z.number(), step: z.string().nullable(), updatedAt: iso }).nullable(),
+    result: z.unknown().optional().openapi({ description: 'present once completed' }),
+    error: z
+      .object({ type: z.string(), message: z.string(), retryable: z.boolean(), stack: z.string().optional() })
+      .optional()
+      .openapi({ description: 'the last error' }),
+    attempts: z.number().int(),
+    maxAttempts: z.number().int(),
+    position: z.number().int().optional().openapi({ description: 'queued only: ready tasks ahead of it' }),
+    eta: iso.optional(),
+    createdAt: iso,
+    startAfter: iso,
+    startedAt: iso.nullable(),
+    finishedAt: iso.nullable(),
+    waitMs: z.number().nullable(),
+    durationMs: z.number().nullable(),
+  })
+  .openapi('TaskInfo')
+
+const enqueueFields = {
+  args: z.unknown().optional().openapi({ description: "the task's args (JSON); checked against its schema" }),
+  priority: z.enum(PRIORITY_INPUT).optional(),
+  delay: z
+    .union([z.string(), z.number()])
+    .optional()
+    .openapi({ description: "run no sooner than this from now: ms or '30s', '10m', '2h'", example: '10s' }),
+  startAfter: iso.optional().openapi({ description: 'run no sooner than this instant (ISO 8601)' }),
+  idempotencyKey: z.string().optional().openapi({ description: 'same key again returns the same taskId' }),
+}
+
+export const EnqueueBodySchema = z.object(enqueueFields).strict().openapi('EnqueueRequest')
+
+export const EnqueueResultSchema = z
+  .object({
+    taskId: z.string().openapi({ format: 'uuid' }),
+    task: z.string(),
+    queue: z.string(),
+    priority: z.enum(PRIORITY_LEVELS),
+    status: z.enum(['queued', 'scheduled']),
+    deduplicated: z.boolean(),
+  })
+  .openapi('EnqueueResult')
+
+export const MAX_BATCH_ITEMS = 1000
+
+export const BatchBodySchema = z
+  .object({ items: z.array(z.object(enqueueFields).strict()).min(1).max(MAX_BATCH_ITEMS) })
+  .strict()
+  .openapi('EnqueueBatchRequest')
+
+export const BatchResultSchema = z.object({ items: z.array(EnqueueResultSchema) }).openapi('EnqueueBatchResult')
+
+export const TaskPageSchema = z
+  .object({ items: z.array(TaskInfoSchema), nextCursor: z.string().nullable() })
+  .openapi('TaskPage')
+
+export const ListQuerySchema = z.object({
+  status: z.enum(STATUSES).optional(),
+  task: z.string().optional(),
+  queue: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional().openapi({ type: 'integer', example: 50 }),
+  cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
+})
+
+export const IdParamSchema = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, format: 'uuid' }),
+})
+
+export const NameParamSchema = z.object({
+  name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'send-reminder' }),
+})
+
+export const IdempotencyHeaderSchema = z.object({
+  'idempotency-key': z.string().optional().openapi({ param: { name: 'Idempotency-Key', in: 'header' } }),
+})
+
+export const EventsQuerySchema = z.object({ task: z.string().optional(), queue: z.string().optional() })
+
+export const AnalyticsQuerySchema = z.object({
+  window: z.string().optional().openapi({ example: '24h' }),
+  bucket: z.string().optional().openapi({ example: '1h' }),
+  task: z.string().optional(),
+})
+
+const n = z.number()
+export const TaskStatsSchema = z
+  .object({
+    criticalQueueSize: n,
+    highQueueSize: n,
+    normalQueueSize: n,
+    lowQueueSize: n,
+    totalQueued: n,
+    scheduled: n,
+    queuePressure: n,
+    activeWorkers: n,
+    idleWorkers: n,
+    totalWorkers: n,
+    avgWorkerUtilization: n,
+    tasksPerSecond: n,
+    avgExecutionTimeMs: n,
+    p95ExecutionTimeMs: n,
+    p99ExecutionTimeMs: n,
+    memoryUsageMb: n,
+    memoryEfficiency: n,
+    workerCpuUsage: n,
+    workerMemoryUsage: n,
+    engineCpuUsage: n,
+    totalTasksProcessed: n,
+    failedTasks: n,
+    errorRate: n,
+    uptimeSeconds: n,
+    retryCount: n,
+    timeoutCount: n,
+    windowSeconds: n,
+  })
+  .openapi('TaskStats', { description: 'every field is defined in docs/stats.md' })
+
+const ms = z.number().nullable()
+export const AnalyticsSchema = z
+  .object({
+    window: z.string(),
+    bucket: z.string(),
+    from: iso,
+    to: iso,
+    rows: z.array(
+      z.object({
+        task: z.string(),
+        bucket: iso,
+        completed: n,
+        failed: n,
+        cancelled: n,
+        retried: n,
+        throughput: n,
+        waitP50Ms: ms,
+        waitP95Ms: ms,
+        waitP99Ms: ms,
+        runP50Ms: ms,
+        runP95Ms: ms,
+        runP99Ms: ms,
+        errorRate: n,
+      }),
+    ),
+  })
+  .openapi('Analytics')
+
+export const HealthSchema = z.object({ status: z.literal('ok') })
+export const ReadySchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  reason: z.string().optional(),
+  pending: z.array(z.string()).optional(),
+})

@@ -1,0 +1,81 @@
+import { createRoute } from '@hono/zod-openapi'
+import { TasklaneError } from '../../errors.ts'
+import { errorResponses } from '../error-handler.ts'
+import { type RouteContext, SECURED } from '../route-context.ts'
+import { IdParamSchema, ListQuerySchema, TaskInfoSchema, TaskPageSchema } from '../schemas.ts'
+
+const taskInfo = { 'application/json': { schema: TaskInfoSchema } }
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/tasks/{id}',
+  summary: 'A task, live or finished',
+  security: SECURED,
+  request: { params: IdParamSchema },
+  responses: { 200: { description: 'the task', content: taskInfo }, ...errorResponses(401, 404, 503) },
+})
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/tasks',
+  summary: 'List tasks, newest first',
+  description:
+    'Live tasks (by creation) then finished ones (by finish time). Pass nextCursor back as cursor for the next page.',
+  security: SECURED,
+  request: { query: ListQuerySchema },
+  responses: {
+    200: { description: 'a page of tasks', content: { 'application/json': { schema: TaskPageSchema } } },
+    ...errorResponses(400, 401, 503),
+  },
+})
+
+function controlRoute(verb: 'cancel' | 'retry') {
+  return createRoute({
+    method: 'post',
+    path: `/tasks/{id}/${verb}`,
+    summary: verb === 'cancel' ? 'Cancel a task' : 'Run a failed or cancelled task again',
+    description:
+      verb === 'cancel'
+        ? 'A queued, scheduled or retrying task never runs; a running one has its ctx.signal aborted.'
+        : 'The task gets one more attempt; its previous outcome leaves history.',
+    security: SECURED,
+    request: { params: IdParamSchema },
+    responses: {
+      200: { description: 'the task after the change', content: taskInfo },
+      ...errorResponses(401, 404, 409, 503),
+    },
+  })
+}
+
+function notFound(id: string): TasklaneError {
+  return new TasklaneError('not_found', `no task with id '${id}'`)
+}
+
+export function registerTaskRoutes({ app, guard }: RouteContext): void {
+  app.openapi({ ...getRoute, middleware: guard }, async (c) => {
+    const { id } = c.req.valid('param')
+    const info = await c.var.tasks.getTask(id)
+    if (!info) throw notFound(id)
+    return c.json(info, 200)
+  })
+
+  app.openapi({ ...listRoute, middleware: guard }, async (c) => {
+    const q = c.req.valid('query')
+    const page = await c.var.tasks.listTasks({
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.task ? { task: q.task } : {}),
+      ...(q.queue ? { queue: q.queue } : {}),
+      ...(q.limit !== undefined ? { limit: q.limit } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    })
+    return c.json(page, 200)
+  })
+
+  app.openapi({ ...controlRoute('cancel'), middleware: guard }, async (c) => {
+    return c.json(await c.var.tasks.cancel(c.req.valid('param').id), 200)
+  })
+
+  app.openapi({ ...controlRoute('retry'), middleware: guard }, async (c) => {
+    return c.json(await c.var.tasks.retry(c.req.valid('param').id), 200)
+  })
+}
