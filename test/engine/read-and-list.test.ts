@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defineTask } from '../../src/tasks/define-task.ts'
+import type { Tasklane } from '../../src/tasklane.ts'
+import { listLiveWorkers } from '../../src/workers/worker-process.repository.ts'
+import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { startTasklane } from '../support/tasklane.ts'
+
+const echo = defineTask({ name: 'echo', async run(args: { i: number }) { return args } })
+const other = defineTask({ name: 'other', queue: 'side', async run() { return 1 } })
+// No worker serves this queue: its tasks stay queued.
+const parked = defineTask({ name: 'parked', queue: 'parked', async run() { return 1 } })
+
+describe('getTask, listTasks, waitFor and the workers registry', () => {
+  let db: TestDatabase
+  let producer: Tasklane
+  let worker: Tasklane
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    producer = await startTasklane(db.url, [echo, other, parked], { workers: 0 })
+    worker = await startTasklane(db.url, [echo, other], { queues: { default: { concurrency: 3 }, side: { concurrency: 2 } }, supervise: false })
+  })
+  afterAll(async () => {
+    await worker?.stop()
+    await producer?.stop()
+    await db?.drop()
+  })
+
+  it('returns null for unknown or malformed ids', async () => {
+    expect(await producer.getTask('00000000-0000-4000-8000-000000000000')).toBeNull()
+    expect(await producer.getTask('not-a-uuid')).toBeNull()
+  })
+
+  it('reports a queued task with its position in lease order', async () => {
+    const a = await producer.addTask(parked, {})
+    const b = await producer.addTask(parked, {})
+    const urgent = await producer.addTask(parked, {}, { priority: 'HIGH' })
+    const later = await producer.addTask(parked, {}, { delay: '1h' })
+    const position = async (id: string) => (await producer.getTask(id))?.position
+    expect(await position(urgent.taskId)).toBe(0)
+    expect(await position(a.taskId)).toBe(1)
+    expect(await position(b.taskId)).toBe(2)
+    const scheduled = await producer.getTask(later.taskId)
+    expect(scheduled?.status).toBe('scheduled')
+    expect(scheduled?.position).toBeUndefined()
+  })
+
+  it('pages through finished tasks with a cursor, newest first, without repeats', async () => {
+    const done = await producer.addTasks(echo, Array.from({ length: 7 }, (_, i) => ({ i })))
+    await Promise.all(done.map((d) => producer.waitFor(d.taskId)))
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await producer.listTasks({ status: 'completed', task: 'echo', limit: 3, ...(cursor ? { cursor } : {}) })
+      expect(page.items.length).toBeLessThanOrEqual(3)
+      seen.push(...page.items.map((t) => t.taskId))
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+    expect(new Set(seen).size).toBe(seen.length)
+    expect(seen.sort()).toEqual(done.map((d) => d.taskId).sort())
+  })
+
+  it('rejects a limit out of range and a forged cursor', async () => {
+    await expect(producer.listTasks({ limit: 501 })).rejects.toMatchObject({ status: 400 })
+    await expect(producer.listTasks({ cursor: 'garbage' })).rejects.toMatchObject({ status: 400 })
+  })
+
+  it('times out waitFor with a clear error', async () => {
+    const { taskId } = await producer.addTask(echo, { i: 9 }, { delay: '1h' })
+    await expect(producer.waitFor(taskId, { timeout: '100ms' })).rejects.toThrow(/still scheduled after 100 ms/)
+  })
+
+  it('registers each worker process with its queues and concurrency', async () => {
+    const rows = await listLiveWorkers(producer.db, 30_000)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ id: worker.workerId, concurrency: 5, pid: process.pid })
+    expect(rows[0]!.queues).toEqual({ default: 3, side: 2 })
+  })
+
+  it('streams events from other instances through events()', async () => {
+    const { taskId } = await producer.addTask(other, {})
+    const statuses: string[] = []
+    for await (const ev of producer.events({ taskId })) if (ev.type === 'status') statuses.push(ev.status)
+    expect(statuses.at(-1)).toBe('completed')
+  })
+})
