@@ -163,7 +163,7 @@ export class Tasklane {
     const heartbeatSeconds = Math.ceil(this.heartbeatTimeoutMs / 1000)
     const committer = new GroupCommitter(db.kysely, { boss, heartbeatSeconds })
     const settler = new Settler({ db: db.kysely, boss, bossSchema: config.bossSchema, workerId: this.workerId, log })
-    const reader = new TaskReader(db.kysely, config.bossSchema, () => this.#queueNames())
+    const reader = new TaskReader(db.kysely, config.bossSchema, () => this.#queueNames(), this.heartbeatTimeoutMs)
     this.#r = { db, boss, bus, publisher, committer, settler, reader, runners: [], heartbeat: null, maintenance: null, stopEmbedded, connectionString }
     await boss.start()
     await this.#ensureQueues(boss)

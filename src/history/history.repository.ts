@@ -209,3 +209,21 @@ export async function pruneHistory(
   const result = await db.deleteFrom('task_history').where('task_id', 'in', ids).executeTakeFirst()
   return Number(result.numDeletedRows ?? 0)
 }
+
+/** Mean run time of the last `sample` completions in a queue (null without any): the basis of ETAs. */
+export async function recentMeanDurationMs(db: Kysely<Database>, queue: string, sample = 100): Promise<number | null> {
+  const row = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('task_history')
+        .select('duration_ms')
+        .where('queue', '=', queue)
+        .where('status', '=', 'completed')
+        .orderBy('finished_at', 'desc')
+        .limit(sample)
+        .as('recent'),
+    )
+    .select(sql<number | null>`avg(duration_ms)`.as('mean'))
+    .executeTakeFirst()
+  return row?.mean === null || row?.mean === undefined ? null : Number(row.mean)
+}

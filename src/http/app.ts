@@ -1,7 +1,9 @@
 import { Hono } from 'hono'
 import type { Tasklane } from '../tasklane.ts'
-import { pendingMigrations } from '../db/migrate.ts'
-import { sql } from 'kysely'
+import { bearerAuth } from './auth.ts'
+import { errorHandler, notFound } from './error-handler.ts'
+import { tasklaneRoutes } from './routes.ts'
+import { type TasksEnv, withTasks } from './with-tasks.ts'
 
 export interface AppOptions {
   tasks: Tasklane
@@ -9,21 +11,19 @@ export interface AppOptions {
   extraRoutes?: Hono | undefined
 }
 
-/** The HTTP app of `tasklane serve`: tasklane's routes (health, ready, tasks, stats, …). */
-export function createApp({ tasks, extraRoutes }: AppOptions): Hono {
-  const app = new Hono()
-  app.get('/health', (c) => c.json({ status: 'ok' }))
-  app.get('/ready', async (c) => {
-    try {
-      await sql`select 1`.execute(tasks.db)
-      const pending = await pendingMigrations(tasks.db, tasks.config.schema)
-      if (pending.length > 0) return c.json({ status: 'not_ready', reason: 'migrations pending', pending }, 503)
-      return c.json({ status: 'ready' })
-    } catch (err) {
-      c.header('Retry-After', '5')
-      return c.json({ status: 'not_ready', reason: (err as Error).message }, 503)
-    }
-  })
+/**
+ * The HTTP app of `tasklane serve`: tasklaneRoutes, then the task module's routes. Those, and any
+ * unknown path, sit behind the same token as tasklane's own routes (only /health is open), have the
+ * instance on `c.var.tasks`, and get the same JSON errors.
+ * @example serve({ fetch: createApp({ tasks }).fetch, port: 8000 })
+ */
+export function createApp({ tasks, extraRoutes }: AppOptions): Hono<TasksEnv> {
+  const app = new Hono<TasksEnv>()
+  app.onError(errorHandler({ log: tasks.log }))
+  app.notFound(notFound)
+  app.route('/', tasklaneRoutes(tasks))
+  // Registered after tasklane's routes, so it only runs for requests none of them answered.
+  app.use('*', bearerAuth({ token: tasks.config.apiToken }), withTasks(tasks))
   if (extraRoutes) app.route('/', extraRoutes)
   return app
 }

@@ -11,7 +11,9 @@ export const ErrorSchema = z
   .object({
     error: z.object({
       code: z.string().openapi({ example: 'validation_failed' }),
-      message: z.string().openapi({ example: "args for task 'send-reminder' are invalid: args.userId: Required" }),
+      message: z
+        .string()
+        .openapi({ example: "args for task 'send-reminder' are invalid: args.userId: Required" }),
       details: z.array(z.object({ path: z.string().optional(), message: z.string() })),
     }),
   })
@@ -77,7 +79,9 @@ export const BatchBodySchema = z
   .strict()
   .openapi('EnqueueBatchRequest')
 
-export const BatchResultSchema = z.object({ items: z.array(EnqueueResultSchema) }).openapi('EnqueueBatchResult')
+export const BatchResultSchema = z
+  .object({ items: z.array(EnqueueResultSchema) })
+  .openapi('EnqueueBatchResult')
 
 export const TaskPageSchema = z
   .object({ items: z.array(TaskInfoSchema), nextCursor: z.string().nullable() })
@@ -100,7 +104,10 @@ export const NameParamSchema = z.object({
 })
 
 export const IdempotencyHeaderSchema = z.object({
-  'idempotency-key': z.string().optional().openapi({ param: { name: 'Idempotency-Key', in: 'header' } }),
+  'idempotency-key': z
+    .string()
+    .optional()
+    .openapi({ param: { name: 'Idempotency-Key', in: 'header' } }),
 })
 
 export const EventsQuerySchema = z.object({ task: z.string().optional(), queue: z.string().optional() })

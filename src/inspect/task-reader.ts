@@ -2,7 +2,14 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import { TasklaneError } from '../errors.ts'
 import type { TaskStatus } from '../events/event-types.ts'
-import { findHistory, type HistoryStatus, listAttempts, listHistory } from '../history/history.repository.ts'
+import {
+  findHistory,
+  type HistoryStatus,
+  listAttempts,
+  listHistory,
+  recentMeanDurationMs,
+} from '../history/history.repository.ts'
+import { liveSlotsForQueue } from '../workers/worker-process.repository.ts'
 import { findProgress, findProgressMany } from '../progress/progress.repository.ts'
 import { findJob, type JobRow, listJobs, queuePosition } from '../queue/job.repository.ts'
 import { fromHistory, fromJob, type TaskInfo } from './task-info.ts'
@@ -41,11 +48,13 @@ export class TaskReader {
   readonly #db: Kysely<Database>
   readonly #bossSchema: string
   readonly #queues: () => string[]
+  readonly #liveWithinMs: number
 
-  constructor(db: Kysely<Database>, bossSchema: string, queues: () => string[]) {
+  constructor(db: Kysely<Database>, bossSchema: string, queues: () => string[], liveWithinMs: number) {
     this.#db = db
     this.#bossSchema = bossSchema
     this.#queues = queues
+    this.#liveWithinMs = liveWithinMs
   }
 
   async get(taskId: string, { withPosition = true } = {}): Promise<TaskInfo | null> {
@@ -56,8 +65,26 @@ export class TaskReader {
     const job = await findJob(db, this.#bossSchema, this.#queues(), taskId)
     if (!job) return null
     const info = fromJob(job, progress, job.state === 'retry' ? await this.#lastError(taskId) : undefined)
-    if (withPosition && info.status === 'queued') info.position = await queuePosition(db, this.#bossSchema, job)
+    if (withPosition && info.status === 'queued') {
+      info.position = await queuePosition(db, this.#bossSchema, job)
+      const eta = await this.#eta(job.queue, info.position)
+      if (eta) info.eta = eta
+    }
     return info
+  }
+
+  /**
+   * Estimated start of a queued task: the tasks ahead of it run in waves of the queue's live worker
+   * slots, each wave taking the queue's recent mean run time. None while no worker serves the queue.
+   */
+  async #eta(queue: string, position: number): Promise<string | undefined> {
+    const [slots, mean] = await Promise.all([
+      liveSlotsForQueue(this.#db, queue, this.#liveWithinMs),
+      recentMeanDurationMs(this.#db, queue),
+    ])
+    if (slots === 0) return undefined
+    const waves = Math.floor(position / slots)
+    return new Date(Date.now() + waves * (mean ?? 0)).toISOString()
   }
 
   async #lastError(taskId: string): Promise<unknown> {

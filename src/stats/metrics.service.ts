@@ -1,8 +1,10 @@
-import { runTimeHistogram, liveCounts, liveWorkers, windowFigures } from './stats.repository.ts'
+import { liveCounts, liveWorkers, runTimeHistogram, windowFigures } from './stats.repository.ts'
 import { assembleTaskStats, type StatsDeps, type TaskStats } from './stats.service.ts'
 
 /** Upper bounds of the run-time histogram, in seconds (Prometheus' defaults, stretched to 5 minutes). */
-export const RUN_TIME_BOUNDS_S = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])
+export const RUN_TIME_BOUNDS_S = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+])
 
 export interface MetricsSnapshot {
   stats: TaskStats
@@ -23,12 +25,21 @@ export async function computeMetrics(d: StatsDeps): Promise<MetricsSnapshot> {
     liveCounts(d.db, d.bossSchema, d.queues),
     liveWorkers(d.db, d.heartbeatTimeoutMs, d.windowMs),
     windowFigures(d.db, d.bossSchema, d.queues, d.windowMs),
-    runTimeHistogram(d.db, d.windowMs, RUN_TIME_BOUNDS_S.map((s) => s * 1000)),
+    runTimeHistogram(
+      d.db,
+      d.windowMs,
+      RUN_TIME_BOUNDS_S.map((s) => s * 1000),
+    ),
   ])
   return {
     stats: assembleTaskStats(d, counts, workers, win),
     finished: { completed: win.completed, failed: win.failed, cancelled: win.cancelled },
-    runTime: { boundsSeconds: RUN_TIME_BOUNDS_S, buckets: hist.buckets, count: hist.count, sumSeconds: hist.sumMs / 1000 },
+    runTime: {
+      boundsSeconds: RUN_TIME_BOUNDS_S,
+      buckets: hist.buckets,
+      count: hist.count,
+      sumSeconds: hist.sumMs / 1000,
+    },
     workerProcesses: workers.processes,
   }
 }

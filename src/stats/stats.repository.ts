@@ -122,13 +122,19 @@ export async function runTimeHistogram(
   windowMs: number,
   boundsMs: readonly number[],
 ): Promise<{ buckets: number[]; count: number; sumMs: number }> {
-  const counts = boundsMs.map((b, i) => sql`count(*) filter (where duration_ms <= ${b}) as ${sql.ref(`b${i}`)}`)
+  const counts = boundsMs.map(
+    (b, i) => sql`count(*) filter (where duration_ms <= ${b}) as ${sql.ref(`b${i}`)}`,
+  )
   const { rows } = await sql<Record<string, string>>`
     select ${sql.join(counts)}, count(*) as n, coalesce(sum(duration_ms), 0) as sum_ms
     from ${table(db, 'task_history')}
     where finished_at >= ${since(windowMs)} and status <> 'cancelled' and duration_ms is not null`.execute(db)
   const row = rows[0]!
-  return { buckets: boundsMs.map((_, i) => Number(row[`b${i}`])), count: Number(row.n), sumMs: Number(row.sum_ms) }
+  return {
+    buckets: boundsMs.map((_, i) => Number(row[`b${i}`])),
+    count: Number(row.n),
+    sumMs: Number(row.sum_ms),
+  }
 }
 
 export interface AnalyticsRow {
@@ -227,7 +233,11 @@ export interface LiveWorkers {
  * Sums over live worker processes (heartbeat within `liveWithinMs`): each process registers itself
  * and heartbeats, so these are cluster figures whichever process answers.
  */
-export async function liveWorkers(db: Kysely<Database>, liveWithinMs: number, windowMs: number): Promise<LiveWorkers> {
+export async function liveWorkers(
+  db: Kysely<Database>,
+  liveWithinMs: number,
+  windowMs: number,
+): Promise<LiveWorkers> {
   const { rows } = await sql<Record<keyof LiveWorkers, string | number | Date | null>>`
     select count(*) as processes,
       coalesce(sum(concurrency), 0) as slots,
@@ -265,7 +275,11 @@ export interface PriorityCounts {
  * Live task counts over the known queues, grouped by priority. Reads pg-boss's job_i14 partial index
  * (name, state, blocked, start_after WHERE live), so the cost follows the live backlog, not history.
  */
-export async function liveCounts(db: Kysely<Database>, bossSchema: string, queues: string[]): Promise<PriorityCounts> {
+export async function liveCounts(
+  db: Kysely<Database>,
+  bossSchema: string,
+  queues: string[],
+): Promise<PriorityCounts> {
   const { rows } = await sql<{ priority: number; ready: string; deferred: string; active: string }>`
     select priority,
       count(*) filter (where state < 'active' and start_after <= now()) as ready,

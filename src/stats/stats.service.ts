@@ -128,7 +128,10 @@ export function assembleTaskStats(
   const totalQueued = PRIORITIES.reduce((n, p) => n + bySize[p], 0)
   const processed = win.completed + win.failed
   const windowSeconds = d.windowMs / 1000
-  const started = Math.min(d.startedAt.getTime(), workers.oldestStartedAt?.getTime() ?? Number.POSITIVE_INFINITY)
+  const started = Math.min(
+    d.startedAt.getTime(),
+    workers.oldestStartedAt?.getTime() ?? Number.POSITIVE_INFINITY,
+  )
   return {
     criticalQueueSize: bySize.CRITICAL,
     highQueueSize: bySize.HIGH,
@@ -180,10 +183,16 @@ function checkAnalyticsRange(windowMs: number, bucketMs: number): void {
     throw bad('window', `must be a duration from 1s to ${formatDuration(maxWindowMs)} (got ${windowMs} ms)`)
   }
   if (!Number.isFinite(bucketMs) || bucketMs < minBucketMs || bucketMs > windowMs) {
-    throw bad('bucket', `must be a duration from 1s up to the window, ${formatDuration(windowMs)} (got ${bucketMs} ms)`)
+    throw bad(
+      'bucket',
+      `must be a duration from 1s up to the window, ${formatDuration(windowMs)} (got ${bucketMs} ms)`,
+    )
   }
   if (windowMs / bucketMs > maxBuckets) {
-    throw bad('bucket', `is too small for the window: at most ${maxBuckets} buckets (use a bucket of ${formatDuration(Math.ceil(windowMs / maxBuckets))} or more)`)
+    throw bad(
+      'bucket',
+      `is too small for the window: at most ${maxBuckets} buckets (use a bucket of ${formatDuration(Math.ceil(windowMs / maxBuckets))} or more)`,
+    )
   }
 }
 

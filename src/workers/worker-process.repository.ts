@@ -98,3 +98,13 @@ export async function listLiveWorkers(db: Kysely<Database>, liveWithinMs: number
     .orderBy('started_at')
     .execute()
 }
+
+/** Worker slots serving `queue` across live processes. */
+export async function liveSlotsForQueue(db: Kysely<Database>, queue: string, liveWithinMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('worker_process')
+    .select(sql<string>`coalesce(sum((queues->>${queue})::int), 0)`.as('slots'))
+    .where('heartbeat_at', '>=', sql<Date>`now() - make_interval(secs => ${liveWithinMs / 1000})`)
+    .executeTakeFirstOrThrow()
+  return Number(row.slots)
+}

@@ -9,6 +9,11 @@ const echo = defineTask({ name: 'echo', async run(args: { i: number }) { return 
 const other = defineTask({ name: 'other', queue: 'side', async run() { return 1 } })
 // No worker serves this queue: its tasks stay queued.
 const parked = defineTask({ name: 'parked', queue: 'parked', async run() { return 1 } })
+let openGate: () => void = () => {}
+const gateOpen = new Promise<void>((r) => {
+  openGate = r
+})
+const gated = defineTask({ name: 'gated', queue: 'gated', async run() { await gateOpen } })
 
 describe('getTask, listTasks, waitFor and the workers registry', () => {
   let db: TestDatabase
@@ -17,8 +22,8 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    producer = await startTasklane(db.url, [echo, other, parked], { workers: 0 })
-    worker = await startTasklane(db.url, [echo, other], { queues: { default: { concurrency: 3 }, side: { concurrency: 2 } }, supervise: false })
+    producer = await startTasklane(db.url, [echo, other, parked, gated], { workers: 0 })
+    worker = await startTasklane(db.url, [echo, other, gated], { queues: { default: { concurrency: 3 }, side: { concurrency: 2 }, gated: { concurrency: 1, prefetch: 0 } }, supervise: false })
   })
   afterAll(async () => {
     await worker?.stop()
@@ -43,6 +48,19 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
     const scheduled = await producer.getTask(later.taskId)
     expect(scheduled?.status).toBe('scheduled')
     expect(scheduled?.position).toBeUndefined()
+    // No live worker serves the queue: no estimate.
+    expect((await producer.getTask(a.taskId))?.eta).toBeUndefined()
+  })
+
+  it('estimates the start of a queued task from the live workers of its queue', async () => {
+    const running = await producer.addTask(gated, {})
+    for await (const ev of producer.events({ taskId: running.taskId })) if (ev.type === 'status' && ev.status === 'running') break
+    const next = await producer.addTask(gated, {})
+    const info = await producer.getTask(next.taskId)
+    expect(info).toMatchObject({ status: 'queued', position: 0 })
+    expect(Date.parse(info!.eta!)).toBeGreaterThan(Date.now() - 60_000)
+    openGate()
+    await producer.waitFor(next.taskId)
   })
 
   it('pages through finished tasks with a cursor, newest first, without repeats', async () => {
@@ -73,8 +91,8 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
   it('registers each worker process with its queues and concurrency', async () => {
     const rows = await listLiveWorkers(producer.db, 30_000)
     expect(rows).toHaveLength(1)
-    expect(rows[0]).toMatchObject({ id: worker.workerId, concurrency: 5, pid: process.pid })
-    expect(rows[0]!.queues).toEqual({ default: 3, side: 2 })
+    expect(rows[0]).toMatchObject({ id: worker.workerId, concurrency: 6, pid: process.pid })
+    expect(rows[0]!.queues).toEqual({ default: 3, side: 2, gated: 1 })
   })
 
   it('streams events from other instances through events()', async () => {

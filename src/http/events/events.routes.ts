@@ -25,7 +25,10 @@ const taskEventsRoute = createRoute({
   summary: "Stream one task's progress and status changes, then its final state",
   security: SECURED,
   request: { params: IdParamSchema },
-  responses: { 200: { description: 'an event stream', content: eventStream }, ...errorResponses(401, 404, 503) },
+  responses: {
+    200: { description: 'an event stream', content: eventStream },
+    ...errorResponses(401, 404, 503),
+  },
 })
 
 const allEventsRoute = createRoute({
@@ -34,7 +37,10 @@ const allEventsRoute = createRoute({
   summary: 'Stream the events of every task, from every process',
   security: SECURED,
   request: { query: EventsQuerySchema },
-  responses: { 200: { description: 'an event stream', content: eventStream }, ...errorResponses(400, 401, 503) },
+  responses: {
+    200: { description: 'an event stream', content: eventStream },
+    ...errorResponses(400, 401, 503),
+  },
 })
 
 /** Ends the subscription when the client goes away, however hono or the server notices it. */
@@ -90,7 +96,14 @@ async function taskStream(c: Context<TasksEnv>, id: string, heartbeatMs: number)
       await send(stream, 'status', statusOf(initial))
       if (initial.progress) {
         const { taskId, task, queue } = initial
-        await send(stream, 'progress', { type: 'progress', taskId, task, queue, ...initial.progress, at: initial.progress.updatedAt })
+        await send(stream, 'progress', {
+          type: 'progress',
+          taskId,
+          task,
+          queue,
+          ...initial.progress,
+          at: initial.progress.updatedAt,
+        })
       }
       if (FINAL_STATUSES.has(initial.status)) return await send(stream, finalEvent(initial), initial)
       for (;;) {
@@ -123,9 +136,14 @@ async function taskStream(c: Context<TasksEnv>, id: string, heartbeatMs: number)
 }
 
 /** Every task's events, filtered by task name and queue, until the client disconnects. */
-function allEvents(c: Context<TasksEnv>, filter: { task?: string | undefined; queue?: string | undefined }, heartbeatMs: number) {
+function allEvents(
+  c: Context<TasksEnv>,
+  filter: { task?: string | undefined; queue?: string | undefined },
+  heartbeatMs: number,
+) {
   const tasks = c.var.tasks
-  const accept = (e: TaskEvent) => (!filter.task || e.task === filter.task) && (!filter.queue || e.queue === filter.queue)
+  const accept = (e: TaskEvent) =>
+    (!filter.task || e.task === filter.task) && (!filter.queue || e.queue === filter.queue)
   const sub = new BusSubscription(tasks.bus, accept)
   return streamSSE(c, async (stream) => {
     closeOnDisconnect(c, stream, sub)
@@ -135,7 +153,8 @@ function allEvents(c: Context<TasksEnv>, filter: { task?: string | undefined; qu
         const item = await sub.next(heartbeatMs)
         if (item === null) break
         if (item === 'idle') await stream.write(': heartbeat\n\n')
-        else if (item.type === 'reconnect') await stream.write(': reconnected: events may have been missed\n\n')
+        else if (item.type === 'reconnect')
+          await stream.write(': reconnected: events may have been missed\n\n')
         else await send(stream, item.type, item)
       }
       if (sub.overflowed) await stream.write(': too far behind: reconnect\n\n')
@@ -146,6 +165,10 @@ function allEvents(c: Context<TasksEnv>, filter: { task?: string | undefined; qu
 }
 
 export function registerEventRoutes({ app, guard, heartbeatMs }: RouteContext): void {
-  app.openapi({ ...taskEventsRoute, middleware: guard }, (c) => taskStream(c, c.req.valid('param').id, heartbeatMs))
-  app.openapi({ ...allEventsRoute, middleware: guard }, (c) => allEvents(c, c.req.valid('query'), heartbeatMs))
+  app.openapi({ ...taskEventsRoute, middleware: guard }, (c) =>
+    taskStream(c, c.req.valid('param').id, heartbeatMs),
+  )
+  app.openapi({ ...allEventsRoute, middleware: guard }, (c) =>
+    allEvents(c, c.req.valid('query'), heartbeatMs),
+  )
 }

@@ -14,10 +14,20 @@ import {
   NameParamSchema,
 } from '../schemas.ts'
 
-type EnqueueFields = { args?: unknown; priority?: string; delay?: string | number; startAfter?: string; idempotencyKey?: string }
+type EnqueueFields = {
+  args?: unknown
+  priority?: string
+  delay?: string | number
+  startAfter?: string
+  idempotencyKey?: string
+}
 
 /** Validates one item, naming fields under `prefix` (`items.3.args.userId`) so a batch error points at its item. */
-function requestFor(task: TaskDefinition<any, any>, item: EnqueueFields, prefix: string): EnqueueRequest {
+function requestFor(
+  task: TaskDefinition<unknown, unknown>,
+  item: EnqueueFields,
+  prefix: string,
+): EnqueueRequest {
   const { args, ...rest } = item
   try {
     return buildRequest(task, args, rest as EnqueueOptions)
@@ -31,9 +41,11 @@ function requestFor(task: TaskDefinition<any, any>, item: EnqueueFields, prefix:
 /** The body's idempotencyKey or the Idempotency-Key header; both must agree when both are given. */
 function keyOf(header: string | undefined, body: string | undefined): string | undefined {
   if (header !== undefined && body !== undefined && header !== body) {
-    throw new TasklaneError('validation_failed', 'the Idempotency-Key header and idempotencyKey in the body differ: send one', [
-      { path: 'idempotencyKey', message: 'differs from the Idempotency-Key header' },
-    ])
+    throw new TasklaneError(
+      'validation_failed',
+      'the Idempotency-Key header and idempotencyKey in the body differ: send one',
+      [{ path: 'idempotencyKey', message: 'differs from the Idempotency-Key header' }],
+    )
   }
   return body ?? header
 }
@@ -52,7 +64,10 @@ const enqueueRoute = createRoute({
   },
   responses: {
     202: { description: 'enqueued', content: { 'application/json': { schema: EnqueueResultSchema } } },
-    200: { description: 'deduplicated: this idempotency key was used before', content: { 'application/json': { schema: EnqueueResultSchema } } },
+    200: {
+      description: 'deduplicated: this idempotency key was used before',
+      content: { 'application/json': { schema: EnqueueResultSchema } },
+    },
     ...errorResponses(400, 401, 404, 409, 413, 415, 503),
   },
 })
@@ -69,7 +84,10 @@ const batchRoute = createRoute({
   },
   responses: {
     202: { description: 'enqueued', content: { 'application/json': { schema: BatchResultSchema } } },
-    200: { description: 'every item was deduplicated', content: { 'application/json': { schema: BatchResultSchema } } },
+    200: {
+      description: 'every item was deduplicated',
+      content: { 'application/json': { schema: BatchResultSchema } },
+    },
     ...errorResponses(400, 401, 404, 409, 413, 415, 503),
   },
 })
@@ -92,9 +110,11 @@ export function registerEnqueueRoutes({ app, guard, maxBodyBytes }: RouteContext
     const tasks = c.var.tasks
     const task = tasks.registry.require(c.req.valid('param').name)
     if (c.req.header('idempotency-key') !== undefined) {
-      throw new TasklaneError('validation_failed', 'a batch takes no Idempotency-Key header: give each item its own idempotencyKey', [
-        { path: 'Idempotency-Key', message: 'not accepted on a batch' },
-      ])
+      throw new TasklaneError(
+        'validation_failed',
+        'a batch takes no Idempotency-Key header: give each item its own idempotencyKey',
+        [{ path: 'Idempotency-Key', message: 'not accepted on a batch' }],
+      )
     }
     const requests = c.req.valid('json').items.map((item, i) => requestFor(task, item, `items.${i}.`))
     const items = await tasks.enqueueRequests(requests)

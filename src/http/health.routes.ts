@@ -1,0 +1,47 @@
+import { createRoute } from '@hono/zod-openapi'
+import { sql } from 'kysely'
+import { pendingMigrations } from '../db/migrate.ts'
+import { errorResponses } from './error-handler.ts'
+import { type RouteContext, SECURED } from './route-context.ts'
+import { HealthSchema, ReadySchema } from './schemas.ts'
+
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/health',
+  summary: 'Liveness: the process answers (no token needed, no database access)',
+  responses: { 200: { description: 'alive', content: { 'application/json': { schema: HealthSchema } } } },
+})
+
+const readyRoute = createRoute({
+  method: 'get',
+  path: '/ready',
+  summary: 'Readiness: the database is reachable and its schema is current',
+  security: SECURED,
+  responses: {
+    200: { description: 'ready', content: { 'application/json': { schema: ReadySchema } } },
+    503: {
+      description: 'not ready; see reason and Retry-After',
+      content: { 'application/json': { schema: ReadySchema } },
+    },
+    ...errorResponses(401),
+  },
+})
+
+export function registerHealthRoutes({ app, guard }: RouteContext): void {
+  app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
+
+  app.openapi({ ...readyRoute, middleware: guard }, async (c) => {
+    const tasks = c.var.tasks
+    try {
+      await sql`select 1`.execute(tasks.db)
+      const pending = await pendingMigrations(tasks.db, tasks.config.schema)
+      if (pending.length > 0) {
+        return c.json({ status: 'not_ready' as const, reason: 'migrations pending', pending }, 503)
+      }
+      return c.json({ status: 'ready' as const }, 200)
+    } catch (err) {
+      c.header('Retry-After', '5')
+      return c.json({ status: 'not_ready' as const, reason: (err as Error).message }, 503)
+    }
+  })
+}
