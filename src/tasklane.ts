@@ -23,6 +23,7 @@ import { bossWakeChannel } from './queue/wake-channel.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
 import { TaskRegistry } from './tasks/registry.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
+import { AttemptProfiler } from './worker/attempt-profiler.ts'
 import { executeInline } from './worker/execute-attempt.ts'
 import { Heartbeat } from './worker/heartbeat.ts'
 import { Maintenance } from './worker/maintenance.ts'
@@ -222,7 +223,8 @@ export class Tasklane {
     const pollIntervalMs =
       this.#opts.pollInterval !== undefined ? toMs(this.#opts.pollInterval, 'pollInterval') : this.config.pollIntervalMs
     const memoryPoolMb = this.#opts.memoryPoolMb ?? this.config.memoryPoolMb
-    const canLease = memoryPoolMb > 0 ? () => process.memoryUsage().rss / 1024 / 1024 < memoryPoolMb : undefined
+    const canLease = memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
+    const profiler = (this.#opts.enableProfiling ?? this.config.enableProfiling) ? new AttemptProfiler() : undefined
     return this.#queueNames().map((queue) => {
       const q = this.#opts.queues?.[queue]
       const concurrency = q?.concurrency ?? workers
@@ -241,6 +243,7 @@ export class Tasklane {
         pollIntervalMs,
         log: this.log.child({ workerId: this.workerId, queue }),
         ...(canLease ? { canLease } : {}),
+        ...(profiler ? { profiler } : {}),
         onAttemptDone: (ms) => {
           this.#busyMsTotal += ms
         },

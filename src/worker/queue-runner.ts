@@ -8,6 +8,7 @@ import type { PgBoss } from '../queue/boss.ts'
 import { handBack } from '../queue/job.repository.ts'
 import type { TaskDefinition } from '../tasks/define-task.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
+import type { AttemptProfiler } from './attempt-profiler.ts'
 import { describeError } from './error-info.ts'
 import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
 import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
@@ -34,6 +35,8 @@ export interface QueueRunnerDeps {
   canLease?: () => boolean
   /** Called with each finished attempt's wall time (busy-time accounting). */
   onAttemptDone?: (ms: number) => void
+  /** Records CPU time and peak memory per attempt in history (enableProfiling). */
+  profiler?: AttemptProfiler
 }
 
 interface RunningAttempt {
@@ -237,7 +240,7 @@ export class QueueRunner {
     publisher.publish({ type: 'status', taskId: job.id, task: job.task, queue: job.queue, status: 'running', attempt: attemptNumber(job), at: startedAt.toISOString() })
     const progress = new ProgressReporter(this.#d.db, { taskId: job.id, task: job.task, queue: job.queue }, log)
     let timer: NodeJS.Timeout | undefined
-    const cpuStart = process.cpuUsage()
+    const endProfile = this.#d.profiler?.begin()
     try {
       const args = checkArgs(task, job)
       if (task!.timeoutMs !== null) {
@@ -251,13 +254,13 @@ export class QueueRunner {
       this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
       await progress.close()
       if (entry.reason) return
-      const cpu = process.cpuUsage(cpuStart)
+      const profile = endProfile?.()
       const value = toJsonResult(result)
       // The slot is free as soon as the task returns: the outcome is group-committed in the background
       // (its claim stays heartbeated until then; stop() waits for it through settler.drain()).
       this.#settling.set(job.id, job)
       void settler
-        .complete({ job, result: value, startedAt, finishedAt, cpuMs: (cpu.user + cpu.system) / 1000 })
+        .complete({ job, result: value, startedAt, finishedAt, ...profile })
         .catch((err) => log.error({ err }, 'could not record completion; the task will run again after its claim lapses'))
         .finally(() => this.#settling.delete(job.id))
     } catch (err) {
