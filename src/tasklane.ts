@@ -429,6 +429,26 @@ export class Tasklane {
     return (await r.reader.get(taskId))!
   }
 
+  /**
+   * Runs again every failed task of one name (dead-lettered included), up to `limit`. Returns how many
+   * were retried; a task that changed state meanwhile is skipped.
+   */
+  async retryFailed(taskName: string, { limit = 1000 }: { limit?: number } = {}): Promise<{ retried: number }> {
+    const r = this.#live()
+    this.registry.require(taskName)
+    let retried = 0
+    const page = await r.reader.list({ status: 'failed', task: taskName, limit: Math.min(500, limit) })
+    for (const t of page.items) {
+      try {
+        await retryTask(this.#controlDeps(r), t.taskId)
+        retried++
+      } catch (err) {
+        if (!(err instanceof TasklaneError) || err.code !== 'state_conflict') throw err
+      }
+    }
+    return { retried }
+  }
+
   #controlDeps(r: Running) {
     return {
       db: r.db.kysely,

@@ -64,6 +64,11 @@ export class TaskReader {
     if (history) return fromHistory(history, progress)
     const job = await findJob(db, this.#bossSchema, this.#queues(), taskId)
     if (!job) return null
+    if (['completed', 'failed', 'cancelled'].includes(job.state)) {
+      // The task finished between the two reads: its history row committed with that state change.
+      const settled = await findHistory(db, taskId)
+      if (settled) return fromHistory(settled, await findProgress(db, taskId))
+    }
     const info = fromJob(job, progress, job.state === 'retry' ? await this.#lastError(taskId) : undefined)
     if (withPosition && info.status === 'queued') {
       info.position = await queuePosition(db, this.#bossSchema, job)

@@ -102,3 +102,27 @@ describe('retry policy', () => {
     expect(info?.status).toBe('retrying')
   })
 })
+
+describe('retryFailed', () => {
+  let db: TestDatabase
+  let tasks: Tasklane
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    tasks = await startTasklane(db.url, [flaky, fatal], { workers: 2 })
+  })
+  afterAll(async () => {
+    await tasks?.stop()
+    await db?.drop()
+  })
+
+  it('runs every failed task of a name again', async () => {
+    const failed = await tasks.addTasks(fatal, [{ key: 'r1' }, { key: 'r2' }, { key: 'r3' }])
+    await Promise.all(failed.map((f) => tasks.waitFor(f.taskId)))
+    const { retried } = await tasks.retryFailed('fatal')
+    expect(retried).toBe(3)
+    const again = await Promise.all(failed.map((f) => tasks.waitFor(f.taskId)))
+    expect(again.every((i) => i.status === 'failed')).toBe(true)
+    expect(['r1', 'r2', 'r3'].map((k) => runsOf.get(k))).toEqual([2, 2, 2])
+  })
+})
