@@ -6,23 +6,29 @@ import { createDb, type Db } from './db/create-db.ts'
 import type { Database } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { type Duration, toMs } from './duration.ts'
-import { buildRequest, type EnqueueOptions, type EnqueueResult, toBossJob } from './enqueue/enqueue-request.ts'
+import {
+  buildRequest,
+  type EnqueueOptions,
+  type EnqueueResult,
+  toBossJob,
+} from './enqueue/enqueue-request.ts'
 import { writeRequests } from './enqueue/enqueue-writer.ts'
 import { GroupCommitter } from './enqueue/group-committer.ts'
 import { TasklaneError } from './errors.ts'
 import { EventBus } from './events/event-bus.ts'
 import { EventPublisher } from './events/event-publisher.ts'
-import { type BusMessage, FINAL_STATUSES, type TaskEvent } from './events/event-types.ts'
+import type { BusMessage, TaskEvent } from './events/event-types.ts'
 import { cancelTask, retryTask } from './inspect/task-control.ts'
 import type { TaskInfo } from './inspect/task-info.ts'
 import { type ListTasksFilter, type TaskPage, TaskReader } from './inspect/task-reader.ts'
+import { type EventFilter, streamTaskEvents, waitForTask } from './inspect/task-watch.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createBoss, type PgBoss } from './queue/boss.ts'
-import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
+import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
+import type { TasklaneOptions } from './tasklane-options.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
 import { TaskRegistry } from './tasks/registry.ts'
-import type { TasklaneOptions } from './tasklane-options.ts'
 import { AttemptProfiler } from './worker/attempt-profiler.ts'
 import { executeInline } from './worker/execute-attempt.ts'
 import { Heartbeat } from './worker/heartbeat.ts'
@@ -138,7 +144,10 @@ export class Tasklane {
     let stopEmbedded: (() => Promise<void>) | null = null
     if (!connectionString) {
       const { startEmbeddedPostgres } = await import('./db/embedded-postgres.ts')
-      log.info({ dataDir: config.embeddedDataDir, port: config.embeddedPort }, 'DATABASE_URL is not set: starting the embedded Postgres')
+      log.info(
+        { dataDir: config.embeddedDataDir, port: config.embeddedPort },
+        'DATABASE_URL is not set: starting the embedded Postgres',
+      )
       const embedded = await startEmbeddedPostgres({
         dataDir: config.embeddedDataDir,
         port: config.embeddedPort,
@@ -149,7 +158,13 @@ export class Tasklane {
       this.#r = { stopEmbedded } as Running
     }
     if (opts.migrate ?? config.migrateOnStart) {
-      await migrateToLatest({ connectionString, schema: config.schema, bossSchema: config.bossSchema, dbBackend: config.dbBackend, log })
+      await migrateToLatest({
+        connectionString,
+        schema: config.schema,
+        bossSchema: config.bossSchema,
+        dbBackend: config.dbBackend,
+        log,
+      })
     }
     const db = createDb({ connectionString, schema: config.schema, max: opts.poolSize ?? 10 })
     const supervise = opts.supervise ?? true
@@ -163,9 +178,33 @@ export class Tasklane {
     const publisher = new EventPublisher(db.kysely, log)
     const heartbeatSeconds = Math.ceil(this.heartbeatTimeoutMs / 1000)
     const committer = new GroupCommitter(db.kysely, { boss, heartbeatSeconds })
-    const settler = new Settler({ db: db.kysely, boss, bossSchema: config.bossSchema, workerId: this.workerId, log })
-    const reader = new TaskReader(db.kysely, config.bossSchema, () => this.#queueNames(), this.heartbeatTimeoutMs)
-    this.#r = { db, boss, bus, publisher, committer, settler, reader, runners: [], heartbeat: null, maintenance: null, stopEmbedded, connectionString }
+    const settler = new Settler({
+      db: db.kysely,
+      boss,
+      bossSchema: config.bossSchema,
+      workerId: this.workerId,
+      log,
+    })
+    const reader = new TaskReader(
+      db.kysely,
+      config.bossSchema,
+      () => this.#queueNames(),
+      this.heartbeatTimeoutMs,
+    )
+    this.#r = {
+      db,
+      boss,
+      bus,
+      publisher,
+      committer,
+      settler,
+      reader,
+      runners: [],
+      heartbeat: null,
+      maintenance: null,
+      stopEmbedded,
+      connectionString,
+    }
     await boss.start()
     await this.#ensureQueues(boss)
     await bus.start()
@@ -192,10 +231,19 @@ export class Tasklane {
       for (const r of this.#r.runners) r.start()
     }
     if (supervise) {
-      this.#r.maintenance = new Maintenance({ db: db.kysely, bossSchema: config.bossSchema, queues: () => this.#queueNames(), config, log })
+      this.#r.maintenance = new Maintenance({
+        db: db.kysely,
+        bossSchema: config.bossSchema,
+        queues: () => this.#queueNames(),
+        config,
+        log,
+      })
       this.#r.maintenance.start()
     }
-    log.info({ workerId: this.workerId, queues: this.#r.runners.map((r) => `${r.queue}×${r.concurrency}`) }, 'tasklane started')
+    log.info(
+      { workerId: this.workerId, queues: this.#r.runners.map((r) => `${r.queue}×${r.concurrency}`) },
+      'tasklane started',
+    )
   }
 
   #queueNames(): string[] {
@@ -221,10 +269,14 @@ export class Tasklane {
     const workers = this.#opts.workers ?? this.config.workers
     if (workers === 0) return []
     const pollIntervalMs =
-      this.#opts.pollInterval !== undefined ? toMs(this.#opts.pollInterval, 'pollInterval') : this.config.pollIntervalMs
+      this.#opts.pollInterval !== undefined
+        ? toMs(this.#opts.pollInterval, 'pollInterval')
+        : this.config.pollIntervalMs
     const memoryPoolMb = this.#opts.memoryPoolMb ?? this.config.memoryPoolMb
-    const canLease = memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
-    const profiler = (this.#opts.enableProfiling ?? this.config.enableProfiling) ? new AttemptProfiler() : undefined
+    const canLease =
+      memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
+    const profiler =
+      (this.#opts.enableProfiling ?? this.config.enableProfiling) ? new AttemptProfiler() : undefined
     return this.#queueNames().map((queue) => {
       const q = this.#opts.queues?.[queue]
       const concurrency = q?.concurrency ?? workers
@@ -323,14 +375,21 @@ export class Tasklane {
     if (!Array.isArray(argsList)) throw new TypeError('addTasks(task, argsList) takes an array of args')
     const def = this.registry.resolve(task)
     if (opts.idempotencyKey !== undefined && argsList.length > 1) {
-      throw new TasklaneError('validation_failed', 'one idempotencyKey cannot cover several tasks: use addTask per task, each with its own key')
+      throw new TasklaneError(
+        'validation_failed',
+        'one idempotencyKey cannot cover several tasks: use addTask per task, each with its own key',
+      )
     }
     const requests = argsList.map((args, i) => {
       try {
         return buildRequest(def, args, opts)
       } catch (err) {
         if (err instanceof TasklaneError) {
-          throw new TasklaneError(err.code, `item ${i}: ${err.message}`, err.details.map((d) => ({ ...d, path: `items.${i}.${d.path ?? ''}` })))
+          throw new TasklaneError(
+            err.code,
+            `item ${i}: ${err.message}`,
+            err.details.map((d) => ({ ...d, path: `items.${i}.${d.path ?? ''}` })),
+          )
         }
         throw err
       }
@@ -339,7 +398,9 @@ export class Tasklane {
   }
 
   /** Writes validated requests (the HTTP API builds them itself, to report per-item errors). */
-  async enqueueRequests(requests: import('./enqueue/enqueue-request.ts').EnqueueRequest[]): Promise<EnqueueResult[]> {
+  async enqueueRequests(
+    requests: import('./enqueue/enqueue-request.ts').EnqueueRequest[],
+  ): Promise<EnqueueResult[]> {
     return this.#write(requests, undefined)
   }
 
@@ -385,34 +446,7 @@ export class Tasklane {
   /** Resolves with the final TaskInfo once the task completes, fails or is cancelled. Event-driven. */
   async waitFor(taskId: string, { timeout = '30s' }: { timeout?: Duration } = {}): Promise<TaskInfo> {
     const r = this.#live()
-    const ms = toMs(timeout, 'timeout')
-    let wake: () => void = () => {}
-    const off = r.bus.onMessage((m) => {
-      if (m.type === 'status' && m.taskId === taskId && FINAL_STATUSES.has(m.status)) wake()
-    })
-    const offReconnect = r.bus.onReconnect(() => wake())
-    const deadline = Date.now() + ms
-    try {
-      for (;;) {
-        const signalled = new Promise<void>((resolve) => {
-          wake = resolve
-        })
-        const info = await r.reader.get(taskId, { withPosition: false })
-        if (!info) throw new TasklaneError('not_found', `no task with id '${taskId}'`)
-        if (FINAL_STATUSES.has(info.status)) return info
-        const left = deadline - Date.now()
-        if (left <= 0) {
-          throw new TasklaneError('timeout', `task ${taskId} is still ${info.status} after ${ms} ms`)
-        }
-        // Re-read on the event, or every 2 s as a floor when LISTEN is unavailable (PgBouncer).
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([signalled, new Promise((res) => (timer = setTimeout(res, Math.min(left, 2_000))))])
-        clearTimeout(timer)
-      }
-    } finally {
-      off()
-      offReconnect()
-    }
+    return waitForTask(r.bus, r.reader, taskId, toMs(timeout, 'timeout'))
   }
 
   /** Cancels a queued, scheduled, retrying or running task; returns its TaskInfo. */
@@ -433,7 +467,10 @@ export class Tasklane {
    * Runs again every failed task of one name (dead-lettered included), up to `limit`. Returns how many
    * were retried; a task that changed state meanwhile is skipped.
    */
-  async retryFailed(taskName: string, { limit = 1000 }: { limit?: number } = {}): Promise<{ retried: number }> {
+  async retryFailed(
+    taskName: string,
+    { limit = 1000 }: { limit?: number } = {},
+  ): Promise<{ retried: number }> {
     const r = this.#live()
     this.registry.require(taskName)
     let retried = 0
@@ -466,41 +503,9 @@ export class Tasklane {
    * after the task's final status.
    * @example for await (const ev of tasks.events({ taskId })) console.log(ev)
    */
-  async *events(filter: { taskId?: string; task?: string; queue?: string } = {}): AsyncGenerator<TaskEvent> {
+  events(filter: EventFilter = {}): AsyncGenerator<TaskEvent> {
     const r = this.#live()
-    const buffered: TaskEvent[] = []
-    let notify: (() => void) | null = null
-    const off = r.bus.onMessage((m) => {
-      if (m.type === 'cancel') return
-      if (filter.taskId && m.taskId !== filter.taskId) return
-      if (filter.task && m.task !== filter.task) return
-      if (filter.queue && m.queue !== filter.queue) return
-      buffered.push(m)
-      notify?.()
-    })
-    try {
-      if (filter.taskId) {
-        const info = await r.reader.get(filter.taskId, { withPosition: false })
-        if (!info) throw new TasklaneError('not_found', `no task with id '${filter.taskId}'`)
-        if (FINAL_STATUSES.has(info.status)) {
-          yield { type: 'status', taskId: info.taskId, task: info.task, queue: info.queue, status: info.status, at: info.finishedAt ?? new Date().toISOString() }
-          return
-        }
-      }
-      for (;;) {
-        while (buffered.length > 0) {
-          const ev = buffered.shift()!
-          yield ev
-          if (filter.taskId && ev.type === 'status' && FINAL_STATUSES.has(ev.status)) return
-        }
-        await new Promise<void>((resolve) => {
-          notify = resolve
-        })
-        notify = null
-      }
-    } finally {
-      off()
-    }
+    return streamTaskEvents(r.bus, r.reader, filter)
   }
 
   /** Leases and runs one batch on each queue (tests use it instead of waiting on the loop). */
@@ -546,17 +551,28 @@ export class Tasklane {
    * lock per slot). `key` names the schedule (default: the task name), so one task can have several.
    * @example await tasks.schedule('nightly-report', '0 3 * * *', {}, { tz: 'Europe/Paris' })
    */
-  async schedule(taskName: string, cron: string, args: unknown = {}, opts: { tz?: string; key?: string } = {}) {
+  async schedule(
+    taskName: string,
+    cron: string,
+    args: unknown = {},
+    opts: { tz?: string; key?: string } = {},
+  ) {
     const r = this.#live()
     const task = this.registry.require(taskName)
     const request = buildRequest(task, args, {})
     const { id: _id, data, ...jobOptions } = toBossJob(request, Math.ceil(this.heartbeatTimeoutMs / 1000))
     try {
-      await r.boss.schedule(task.queue, cron, data, { ...jobOptions, tz: opts.tz ?? 'UTC', key: opts.key ?? task.name })
+      await r.boss.schedule(task.queue, cron, data, {
+        ...jobOptions,
+        tz: opts.tz ?? 'UTC',
+        key: opts.key ?? task.name,
+      })
     } catch (err) {
-      throw new TasklaneError('validation_failed', `cannot schedule '${taskName}': ${(err as Error).message}`, [
-        { path: 'cron', message: (err as Error).message },
-      ])
+      throw new TasklaneError(
+        'validation_failed',
+        `cannot schedule '${taskName}': ${(err as Error).message}`,
+        [{ path: 'cron', message: (err as Error).message }],
+      )
     }
   }
 

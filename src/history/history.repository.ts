@@ -47,6 +47,8 @@ export interface HistoryRow {
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
 
+const later = (a: Date, b: Date): Date => (a.getTime() > b.getTime() ? a : b)
+
 function ms(from: Date | null, to: Date | null): number | null {
   return from && to ? Math.max(0, Math.round(to.getTime() - from.getTime())) : null
 }
@@ -74,7 +76,7 @@ export async function insertHistory(db: Kysely<Database>, rows: HistoryInsert[])
     started_at: r.startedAt,
     finished_at: r.finishedAt,
     // wait counts from when the task could first run (its start_after), not from enqueue.
-    wait_ms: r.startedAt ? ms(r.startAfter > r.createdAt ? r.startAfter : r.createdAt, r.startedAt) : null,
+    wait_ms: r.startedAt ? ms(later(r.startAfter, r.createdAt), r.startedAt) : null,
     duration_ms: ms(r.startedAt, r.finishedAt),
     worker_id: r.workerId ?? null,
     cpu_ms: r.cpuMs ?? null,
@@ -211,7 +213,11 @@ export async function pruneHistory(
 }
 
 /** Mean run time of the last `sample` completions in a queue (null without any): the basis of ETAs. */
-export async function recentMeanDurationMs(db: Kysely<Database>, queue: string, sample = 100): Promise<number | null> {
+export async function recentMeanDurationMs(
+  db: Kysely<Database>,
+  queue: string,
+  sample = 100,
+): Promise<number | null> {
   const row = await db
     .selectFrom((eb) =>
       eb

@@ -50,7 +50,13 @@ export function liveStatus(job: JobRow): TaskStatus {
 function errorOf(raw: unknown): TaskInfo['error'] | undefined {
   if (!raw || typeof raw !== 'object') return undefined
   const e = (raw as { error?: unknown; value?: { message?: string } }).error ?? raw
-  const obj = e as { type?: string; message?: string; retryable?: boolean; stack?: string; value?: { message?: string } }
+  const obj = e as {
+    type?: string
+    message?: string
+    retryable?: boolean
+    stack?: string
+    value?: { message?: string }
+  }
   if (obj.value?.message) return { type: 'WorkerLost', message: obj.value.message, retryable: true }
   if (!obj.message) return undefined
   return {
@@ -88,7 +94,7 @@ export function fromJob(job: JobRow, progress: ProgressRow | null, lastError?: u
   const status = liveStatus(job)
   const started = job.state === 'active' ? job.started_on : null
   const attempts = job.state === 'active' ? job.retry_count + 1 : job.started_on ? job.retry_count + 1 : 0
-  const readyAt = job.start_after > job.created_on ? job.start_after : job.created_on
+  const readyAt = Math.max(new Date(job.start_after).getTime(), new Date(job.created_on).getTime())
   const error = errorOf(lastError ?? job.output)
   return {
     taskId: job.id,

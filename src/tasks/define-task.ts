@@ -18,7 +18,10 @@ export interface TaskContext {
 export interface ArgsSchema<T> {
   safeParse(value: unknown):
     | { success: true; data: T }
-    | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } }
+    | {
+        success: false
+        error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }
+      }
 }
 
 export interface RetryOptions {
@@ -110,7 +113,8 @@ export function defineTask<Args = unknown, Result = unknown>(
     throw new TypeError(`task '${name}': queue ${JSON.stringify(queue)} is invalid: use a-z, 0-9, '_' or '-'`)
   }
   const priority = options.priority === undefined ? TaskPriority.NORMAL : parsePriority(options.priority)
-  if (!priority) throw new TypeError(`task '${name}': priority must be one of TaskPriority.CRITICAL, HIGH, NORMAL, LOW`)
+  if (!priority)
+    throw new TypeError(`task '${name}': priority must be one of TaskPriority.CRITICAL, HIGH, NORMAL, LOW`)
   const mode = options.mode ?? 'inline'
   if (mode === 'thread' && !options.module) {
     throw new TypeError(`task '${name}': mode 'thread' needs module: the path of a file exporting this task`)
