@@ -6,7 +6,11 @@ import type { TaskDefinition } from './tasks/define-task.ts'
 export interface QueueOptions {
   /** Attempts of this queue's tasks running at once in this process. */
   concurrency: number
-  /** Jobs leased ahead of free slots (default: 2 × concurrency, at most 100). */
+  /**
+   * Jobs leased ahead of free slots (default 0). A local buffer lets a busy worker lease and settle in
+   * batches (see docs/benchmarks.md), at a price: a leased task reads as `running` while it waits in
+   * the buffer, and a newly arrived task of higher priority can wait behind at most `prefetch` others.
+   */
   prefetch?: number
 }
 

@@ -283,7 +283,9 @@ export class Tasklane {
       return new QueueRunner({
         queue,
         concurrency,
-        prefetch: q?.prefetch ?? Math.min(100, concurrency * 2),
+        // No prefetch by default: a leased task reads as `running`, so leasing ahead of free slots
+        // would report waiting tasks as running. Throughput-bound deployments opt in per queue.
+        prefetch: q?.prefetch ?? 0,
         boss: r.boss,
         db: r.db.kysely,
         bossSchema: this.config.bossSchema,
