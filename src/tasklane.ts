@@ -30,11 +30,12 @@ import type { TasklaneOptions } from './tasklane-options.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
 import { TaskRegistry } from './tasks/registry.ts'
 import { AttemptProfiler } from './worker/attempt-profiler.ts'
-import { executeInline } from './worker/execute-attempt.ts'
+import { type AttemptExecutor, executeInline } from './worker/execute-attempt.ts'
 import { Heartbeat } from './worker/heartbeat.ts'
 import { Maintenance } from './worker/maintenance.ts'
 import { QueueRunner } from './worker/queue-runner.ts'
 import { Settler } from './worker/settler.ts'
+import { createThreadExecutor, type ThreadExecutor } from './worker/thread-pool.ts'
 
 type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
 
@@ -51,6 +52,7 @@ interface Running {
   heartbeat: Heartbeat | null
   maintenance: Maintenance | null
   stopEmbedded: (() => Promise<void>) | null
+  threads: ThreadExecutor | null
   connectionString: string
 }
 
@@ -204,6 +206,7 @@ export class Tasklane {
       maintenance: null,
       stopEmbedded,
       connectionString,
+      threads: null,
     }
     await boss.start()
     await this.#ensureQueues(boss)
@@ -277,6 +280,18 @@ export class Tasklane {
       memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
     const profiler =
       (this.#opts.enableProfiling ?? this.config.enableProfiling) ? new AttemptProfiler() : undefined
+    // Tasks with mode: 'thread' run in the worker-thread pool; the pool exists only if one is registered.
+    const threads = this.registry.all().some((t) => t.mode === 'thread')
+      ? createThreadExecutor({
+          threads: this.#opts.threads ?? this.config.threads,
+          log: this.log.child({ workerId: this.workerId }),
+        })
+      : null
+    r.threads = threads
+    const execute: AttemptExecutor = threads
+      ? (task, args, ctx) =>
+          task.mode === 'thread' ? threads.execute(task, args, ctx) : executeInline(task, args, ctx)
+      : executeInline
     return this.#queueNames().map((queue) => {
       const q = this.#opts.queues?.[queue]
       const concurrency = q?.concurrency ?? workers
@@ -292,7 +307,7 @@ export class Tasklane {
         registry: this.registry,
         settler: r.settler,
         publisher: r.publisher,
-        execute: executeInline,
+        execute,
         workerId: this.workerId,
         pollIntervalMs,
         log: this.log.child({ workerId: this.workerId, queue }),
@@ -334,6 +349,7 @@ export class Tasklane {
     const r = this.#r
     if (!r) return
     await Promise.all((r.runners ?? []).map((runner) => runner.stop(timeoutMs)))
+    await r.threads?.close()
     await r.settler?.drain()
     await r.publisher?.drain()
     await r.heartbeat?.stop()

@@ -28,12 +28,15 @@ export interface ThreadExecutor {
   close(): Promise<void>
 }
 
-/** Thrown into an attempt whose thread exceeded the task's memoryLimitMb. */
+/** Thrown into an attempt whose thread exceeded the task's memoryLimitMb (or the default heap limit). */
 export class TaskMemoryLimitError extends Error {
-  constructor(task: string, limitMb: number) {
+  constructor(task: string, limitMb: number | null) {
+    const limit = limitMb
+      ? `its memory limit of ${limitMb} MB (memoryLimitMb)`
+      : 'the heap limit of its thread'
     super(
-      `task '${task}' exceeded its memory limit of ${limitMb} MB (memoryLimitMb) and its thread was stopped; ` +
-        'the pool replaced the thread. Raise memoryLimitMb or process the input in smaller pieces.',
+      `task '${task}' exceeded ${limit} and its thread was stopped; the pool replaced the thread. ` +
+        'Raise memoryLimitMb or process the input in smaller pieces.',
     )
     this.name = 'TaskMemoryLimitError'
   }
@@ -140,7 +143,7 @@ export function createThreadExecutor({
         outcome = await poolFor(task.memoryLimitMb).run(job, { transferList: [port2], signal: kill.signal })
       } catch (err) {
         if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-          throw new TaskMemoryLimitError(task.name, task.memoryLimitMb ?? 0)
+          throw new TaskMemoryLimitError(task.name, task.memoryLimitMb)
         }
         if (kill.signal.aborted) throw ctx.signal.reason
         throw err
