@@ -16,7 +16,9 @@ export async function up(db: Kysely<any>, schema: string): Promise<void> {
     .addColumn('task', 'text', (c) => c.notNull())
     .addColumn('queue', 'text', (c) => c.notNull())
     .addColumn('priority', 'integer', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('completed', 'failed', 'cancelled')`))
+    .addColumn('status', 'text', (c) =>
+      c.notNull().check(sql`status in ('completed', 'failed', 'cancelled')`),
+    )
     .addColumn('args', 'jsonb')
     .addColumn('result', 'jsonb')
     .addColumn('error', 'jsonb')
@@ -34,7 +36,11 @@ export async function up(db: Kysely<any>, schema: string): Promise<void> {
     .execute()
   // Stats and analytics read a bounded window of recent rows: every such query starts from finished_at.
   await s.createIndex('task_history_finished_at').on('task_history').column('finished_at').execute()
-  await s.createIndex('task_history_task_finished_at').on('task_history').columns(['task', 'finished_at']).execute()
+  await s
+    .createIndex('task_history_task_finished_at')
+    .on('task_history')
+    .columns(['task', 'finished_at'])
+    .execute()
   await s
     .createIndex('task_history_status_finished_at')
     .on('task_history')
@@ -97,7 +103,13 @@ export async function up(db: Kysely<any>, schema: string): Promise<void> {
 }
 
 export async function down(db: Kysely<any>, schema: string): Promise<void> {
-  for (const table of ['worker_process', 'idempotency_key', 'task_progress', 'task_attempt', 'task_history']) {
+  for (const table of [
+    'worker_process',
+    'idempotency_key',
+    'task_progress',
+    'task_attempt',
+    'task_history',
+  ]) {
     await db.schema.withSchema(schema).dropTable(table).ifExists().execute()
   }
 }

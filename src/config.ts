@@ -114,22 +114,30 @@ function bytes(env: Env, name: string, fallback: number): number {
   if (raw === undefined) return fallback
   const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(raw)
   const unit = (match?.[2] ?? 'b').toLowerCase()
-  const n = match ? Number(match[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1) : NaN
-  if (!match || n < 1024 || n > 64 * 1024 * 1024) fail(name, raw, "a size from 1kb to 64mb, like '1mb' or '512kb'")
+  const n = match
+    ? Number(match[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1)
+    : NaN
+  if (!match || n < 1024 || n > 64 * 1024 * 1024)
+    fail(name, raw, "a size from 1kb to 64mb, like '1mb' or '512kb'")
   return n
 }
 
 function databaseUrl(env: Env): string | undefined {
   const raw = read(env, 'DATABASE_URL')
   if (raw === undefined) return undefined
-  if (!/^postgres(ql)?:\/\//.test(raw)) fail('DATABASE_URL', raw, 'a URL starting with postgres:// or postgresql://')
+  if (!/^postgres(ql)?:\/\//.test(raw))
+    fail('DATABASE_URL', raw, 'a URL starting with postgres:// or postgresql://')
   return raw
 }
 
 function apiToken(env: Env): string | undefined {
   const raw = read(env, 'TASKLANE_API_TOKEN')
   if (raw !== undefined && raw.length < 16) {
-    fail('TASKLANE_API_TOKEN', '<redacted>', 'at least 16 characters (generate one with: openssl rand -hex 24)')
+    fail(
+      'TASKLANE_API_TOKEN',
+      '<redacted>',
+      'at least 16 characters (generate one with: openssl rand -hex 24)',
+    )
   }
   return raw
 }
@@ -147,7 +155,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     apiToken: apiToken(env),
     schema: identifier(env, 'TASKLANE_SCHEMA', 'tasklane'),
     bossSchema: identifier(env, 'TASKLANE_BOSS_SCHEMA', 'pgboss'),
-    dbBackend: oneOf(env, 'TASKLANE_DB_BACKEND', 'postgres', ['postgres', 'citus', 'cockroachdb', 'yugabytedb']),
+    dbBackend: oneOf(env, 'TASKLANE_DB_BACKEND', 'postgres', [
+      'postgres',
+      'citus',
+      'cockroachdb',
+      'yugabytedb',
+    ]),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     heartbeatTimeoutMs: duration(env, 'TASKLANE_HEARTBEAT_TIMEOUT', '30s', '5s', '1h'),
     pollIntervalMs: duration(env, 'TASKLANE_POLL_INTERVAL', '1s', '50ms', '60s'),

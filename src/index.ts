@@ -4,9 +4,19 @@ export type { Duration } from './duration.ts'
 export type { EnqueueOptions, EnqueueResult } from './enqueue/enqueue-request.ts'
 export { ErrorCode, NonRetryableError, TasklaneError, TaskTimeoutError } from './errors.ts'
 export type { TaskEvent, TaskStatus } from './events/event-types.ts'
+export { type TasklaneRoutesOptions, tasklaneRoutes } from './http/routes.ts'
+export { type TasksEnv, withTasks } from './http/with-tasks.ts'
 export type { TaskInfo } from './inspect/task-info.ts'
 export type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
-export { type ArgsSchema, defineTask, type RetryOptions, type TaskContext, type TaskDefinition, type TaskOptions } from './tasks/define-task.ts'
-export { TaskPriority } from './tasks/priority.ts'
+export type { Analytics, AnalyticsBucket, TaskStats } from './stats/stats.service.ts'
 export { createTasklane, Tasklane } from './tasklane.ts'
 export type { QueueOptions, TasklaneOptions } from './tasklane-options.ts'
+export {
+  type ArgsSchema,
+  defineTask,
+  type RetryOptions,
+  type TaskContext,
+  type TaskDefinition,
+  type TaskOptions,
+} from './tasks/define-task.ts'
+export { TaskPriority } from './tasks/priority.ts'

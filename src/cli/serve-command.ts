@@ -41,7 +41,8 @@ export async function runServe(o: ServeOptions): Promise<number> {
     ...(o.workers ? {} : { workers: 0 }),
   })
   await tasklane.start()
-  if (config.databaseUrl === undefined) console.log(`tasklane: using the embedded Postgres in ${config.embeddedDataDir}`)
+  if (config.databaseUrl === undefined)
+    console.log(`tasklane: using the embedded Postgres in ${config.embeddedDataDir}`)
   let server: ReturnType<typeof serve> | null = null
   if (http) {
     const app = createApp({ tasks: tasklane, extraRoutes: mod.routes?.(tasklane) })

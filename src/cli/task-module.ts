@@ -1,9 +1,9 @@
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Hono } from 'hono'
-import type { TaskDefinition } from '../tasks/define-task.ts'
 import type { Tasklane } from '../tasklane.ts'
 import type { TasklaneOptions } from '../tasklane-options.ts'
+import type { TaskDefinition } from '../tasks/define-task.ts'
 
 /**
  * What `tasklane serve` and `tasklane worker` run: a module exporting `tasks`, and optionally
@@ -22,7 +22,9 @@ export async function loadTaskModule(file: string | undefined): Promise<TaskModu
   const mod = (await import(url)) as Partial<TaskModule> & { default?: Partial<TaskModule> }
   const m = mod.tasks ? mod : (mod.default ?? {})
   if (!Array.isArray(m.tasks)) {
-    throw new Error(`${file ?? 'the demo module'} must export \`tasks\`: an array of tasks made with defineTask()`)
+    throw new Error(
+      `${file ?? 'the demo module'} must export \`tasks\`: an array of tasks made with defineTask()`,
+    )
   }
   return m as TaskModule
 }

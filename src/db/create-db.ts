@@ -25,7 +25,12 @@ export interface CreateDbOptions {
  * A Kysely instance over a `pg` Pool, scoped to `schema`.
  * @example const db = createDb({ connectionString, schema: 'tasklane' })
  */
-export function createDb({ connectionString, schema, max = 20, applicationName = 'tasklane' }: CreateDbOptions): Db {
+export function createDb({
+  connectionString,
+  schema,
+  max = 20,
+  applicationName = 'tasklane',
+}: CreateDbOptions): Db {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -37,6 +42,10 @@ export function createDb({ connectionString, schema, max = 20, applicationName =
   // An idle client that loses its connection (database restart, pg_terminate_backend) emits 'error'
   // on the pool; without a listener that would crash the process. The next checkout reconnects.
   pool.on('error', () => {})
+  // The pool listens for errors only while a client is idle in it: a connection lost while checked
+  // out (mid-query, or between a transaction's statements) would emit 'error' with no listener, an
+  // uncaught exception that kills the process. The failed query still rejects on its own.
+  pool.on('connect', (client) => client.on('error', () => {}))
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(schema)
   let closed = false
   return {

@@ -42,7 +42,10 @@ function migratorFor(db: Kysely<any>, schema: string): Migrator {
 }
 
 /** Runs `fn` with a single-connection Kysely holding the migration advisory lock. */
-async function withMigrationLock<T>(connectionString: string, fn: (db: Kysely<any>) => Promise<T>): Promise<T> {
+async function withMigrationLock<T>(
+  connectionString: string,
+  fn: (db: Kysely<any>) => Promise<T>,
+): Promise<T> {
   const pool = new pg.Pool({ connectionString, max: 1, application_name: 'tasklane-migrate' })
   pool.on('error', () => {})
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
@@ -71,7 +74,10 @@ export async function migrateToLatest(opts: MigrateOptions): Promise<string[]> {
     )
     await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(opts.schema)}`.execute(db)
     const { error, results } = await migratorFor(db, opts.schema).migrateToLatest()
-    if (error) throw new Error(`tasklane migration failed: ${(error as Error).message ?? String(error)}`, { cause: error })
+    if (error)
+      throw new Error(`tasklane migration failed: ${(error as Error).message ?? String(error)}`, {
+        cause: error,
+      })
     const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
     if (applied.length > 0) opts.log.info({ applied }, 'tasklane migrations applied')
     return applied
@@ -82,7 +88,8 @@ export async function migrateToLatest(opts: MigrateOptions): Promise<string[]> {
 export async function migrateDown(opts: MigrateOptions): Promise<string[]> {
   return withMigrationLock(opts.connectionString, async (db) => {
     const { error, results } = await migratorFor(db, opts.schema).migrateDown()
-    if (error) throw new Error(`tasklane migration down failed: ${(error as Error).message}`, { cause: error })
+    if (error)
+      throw new Error(`tasklane migration down failed: ${(error as Error).message}`, { cause: error })
     return (results ?? []).map((r) => r.migrationName)
   })
 }
@@ -93,7 +100,9 @@ export async function pendingMigrations(db: Kysely<any>, schema: string): Promis
     select to_regclass(${`${schema}.${MIGRATION_TABLE}`}) is not null as ok`.execute(db)
   const all = Object.keys(migrations)
   if (!exists.rows[0]?.ok) return all
-  const done = await sql<{ name: string }>`select name from ${sql.table(`${schema}.${MIGRATION_TABLE}`)}`.execute(db)
+  const done = await sql<{
+    name: string
+  }>`select name from ${sql.table(`${schema}.${MIGRATION_TABLE}`)}`.execute(db)
   const applied = new Set(done.rows.map((r) => r.name))
   return all.filter((name) => !applied.has(name))
 }

@@ -1,9 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { type Duration, parseDuration } from '../duration.ts'
 import { TasklaneError } from '../errors.ts'
-import { normalizeRetry, type RetryOptions, type RetryPolicy, type TaskDefinition } from '../tasks/define-task.ts'
+import {
+  normalizeRetry,
+  type RetryOptions,
+  type RetryPolicy,
+  type TaskDefinition,
+} from '../tasks/define-task.ts'
 import { parsePriority, type TaskPriority, toBossPriority } from '../tasks/priority.ts'
-import { assertJson, canonicalJson } from './json-args.ts'
+import { assertJson, canonicalJson, unstorableText } from './json-args.ts'
 
 export interface EnqueueOptions {
   priority?: TaskPriority | Lowercase<TaskPriority>
@@ -50,7 +55,11 @@ function validationError(message: string, path?: string): TasklaneError {
  * priority, delay/startAfter, idempotency key and retry override. Throws a TasklaneError (400)
  * naming the field.
  */
-export function buildRequest(task: TaskDefinition<any, any>, args: unknown, opts: EnqueueOptions = {}): EnqueueRequest {
+export function buildRequest(
+  task: TaskDefinition<any, any>,
+  args: unknown,
+  opts: EnqueueOptions = {},
+): EnqueueRequest {
   let checkedArgs = args === undefined ? null : args
   try {
     assertJson(checkedArgs)
@@ -101,6 +110,8 @@ export function buildRequest(task: TaskDefinition<any, any>, args: unknown, opts
     const at = opts.startAfter instanceof Date ? opts.startAfter : new Date(String(opts.startAfter))
     if (
       Number.isNaN(at.getTime()) ||
+      // Year 0 and earlier parse in JS but not in PostgreSQL (a database error, a 500, otherwise).
+      at.getUTCFullYear() < 1 ||
       (typeof opts.startAfter === 'string' && !/^\d{4}-\d\d-\d\dT/.test(opts.startAfter))
     ) {
       throw validationError(
@@ -113,11 +124,26 @@ export function buildRequest(task: TaskDefinition<any, any>, args: unknown, opts
   }
   const key = opts.idempotencyKey
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
-    throw validationError(`idempotencyKey must be a string of 1 to ${MAX_KEY_LENGTH} characters`, 'idempotencyKey')
+    throw validationError(
+      `idempotencyKey must be a string of 1 to ${MAX_KEY_LENGTH} characters`,
+      'idempotencyKey',
+    )
   }
-  const retry = opts.retry ? normalizeRetry({ ...policyToOptions(task.retry), ...opts.retry }, 'retry') : task.retry
+  const keyProblem = key === undefined ? null : unstorableText(key)
+  if (keyProblem) throw validationError(`idempotencyKey ${keyProblem}`, 'idempotencyKey')
+  const retry = opts.retry
+    ? normalizeRetry({ ...policyToOptions(task.retry), ...opts.retry }, 'retry')
+    : task.retry
   const requestHash = createHash('sha256')
-    .update(canonicalJson({ task: task.name, args: checkedArgs, priority, delay: opts.delay ?? null, startAfter: opts.startAfter ?? null }))
+    .update(
+      canonicalJson({
+        task: task.name,
+        args: checkedArgs,
+        priority,
+        delay: opts.delay ?? null,
+        startAfter: opts.startAfter ?? null,
+      }),
+    )
     .digest('base64url')
   return {
     id: randomUUID(),
@@ -133,7 +159,12 @@ export function buildRequest(task: TaskDefinition<any, any>, args: unknown, opts
 }
 
 function policyToOptions(p: RetryPolicy): RetryOptions {
-  return { limit: p.limit, delay: p.delayMs, backoff: p.backoff, ...(p.maxDelayMs !== null ? { maxDelay: p.maxDelayMs } : {}) }
+  return {
+    limit: p.limit,
+    delay: p.delayMs,
+    backoff: p.backoff,
+    ...(p.maxDelayMs !== null ? { maxDelay: p.maxDelayMs } : {}),
+  }
 }
 
 export interface BossJobInsert {

@@ -38,10 +38,18 @@ export async function writeRequests(
   })
   const owned = await claimKeys(
     trx,
-    claims.map((r) => ({ key: r.idempotencyKey!, taskId: r.id, task: r.task.name, requestHash: r.requestHash })),
+    claims.map((r) => ({
+      key: r.idempotencyKey!,
+      taskId: r.id,
+      task: r.task.name,
+      requestHash: r.requestHash,
+    })),
   )
   const taken = claims.filter((r) => !owned.has(r.idempotencyKey!))
-  const existing = await findKeys(trx, taken.map((r) => r.idempotencyKey!))
+  const existing = await findKeys(
+    trx,
+    taken.map((r) => r.idempotencyKey!),
+  )
   const dedupedIds = new Map<EnqueueRequest, string>()
   for (const r of taken) {
     const row = existing.get(r.idempotencyKey!)
@@ -62,7 +70,11 @@ export async function writeRequests(
 }
 
 /** Inserts jobs through pg-boss, one statement per queue (each carries pg-boss's NOTIFY wake-up). */
-export async function insertJobs(db: Kysely<any>, deps: WriterDeps, requests: EnqueueRequest[]): Promise<void> {
+export async function insertJobs(
+  db: Kysely<any>,
+  deps: WriterDeps,
+  requests: EnqueueRequest[],
+): Promise<void> {
   const byQueue = Map.groupBy(requests, (r) => r.task.queue)
   const adapter = fromKysely(db)
   for (const [queue, group] of byQueue) {

@@ -34,7 +34,7 @@ export function assertJson(value: unknown, what = 'args'): void {
     switch (typeof v) {
       case 'string': {
         const why = unstorableText(v)
-        if (why) throw new TypeError(`${path} ${why}: task args must be storable JSON`)
+        if (why) throw new TypeError(`${path} ${why}`)
         return
       }
       case 'function':
@@ -60,7 +60,7 @@ export function assertJson(value: unknown, what = 'args'): void {
         } else
           for (const [k, item] of Object.entries(v)) {
             const why = unstorableText(k)
-            if (why) throw new TypeError(`a key of ${path} ${why}: task args must be storable JSON`)
+            if (why) throw new TypeError(`a key of ${path} ${why}`)
             if (item !== undefined) visit(item, `${path}.${k}`, depth + 1)
           }
         seen.delete(v)

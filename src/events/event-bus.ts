@@ -143,7 +143,9 @@ export class EventBus {
     }
     // A connection killed by pg_terminate_backend or a restart may not emit 'error' until it is
     // used: a cheap query every few seconds finds out.
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ping timeout')), 3_000).unref())
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('ping timeout')), 3_000).unref(),
+    )
     try {
       await Promise.race([client.query('select 1'), timeout])
     } catch {

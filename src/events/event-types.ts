@@ -1,5 +1,12 @@
 /** What travels on the `tasklane_events` channel, between processes. */
-export type TaskStatus = 'scheduled' | 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled'
+export type TaskStatus =
+  | 'scheduled'
+  | 'queued'
+  | 'running'
+  | 'retrying'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
 
 export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled'])
 

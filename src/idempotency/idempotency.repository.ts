@@ -38,7 +38,9 @@ export async function findKeys(db: Kysely<Database>, keys: string[]) {
 export async function pruneKeys(db: Kysely<Database>, before: Date, batch: number): Promise<number> {
   const result = await db
     .deleteFrom('idempotency_key')
-    .where('key', 'in', (eb) => eb.selectFrom('idempotency_key').select('key').where('created_at', '<', before).limit(batch))
+    .where('key', 'in', (eb) =>
+      eb.selectFrom('idempotency_key').select('key').where('created_at', '<', before).limit(batch),
+    )
     .executeTakeFirst()
   return Number(result.numDeletedRows ?? 0)
 }

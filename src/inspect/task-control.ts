@@ -39,7 +39,8 @@ export async function cancelTask(d: ControlDeps, taskId: string): Promise<void> 
     if (history) throw conflict(taskId, history.status, 'cancelled')
     throw notFound(taskId)
   }
-  if (!['created', 'retry', 'active'].includes(job.state)) throw conflict(taskId, liveStatus(job), 'cancelled')
+  if (!['created', 'retry', 'active'].includes(job.state))
+    throw conflict(taskId, liveStatus(job), 'cancelled')
   const task = job.data?.task ?? 'unknown'
   const cancelled = await d.db.transaction().execute(async (trx) => {
     const response = commandResult(await d.boss.cancel(job.queue, taskId, { db: fromKysely(trx) }))
@@ -110,14 +111,24 @@ export async function retryTask(d: ControlDeps, taskId: string): Promise<void> {
           deferred: false,
           idempotencyKey: null,
           requestHash: '',
-          retry: normalizeRetry({ ...task.retry, delay: task.retry.delayMs, maxDelay: task.retry.maxDelayMs ?? undefined }, 'retry'),
+          retry: normalizeRetry(
+            { ...task.retry, delay: task.retry.delayMs, maxDelay: task.retry.maxDelayMs ?? undefined },
+            'retry',
+          ),
         },
       ])
     }
     const info = job ?? history!
     const name = job ? (job.data?.task ?? 'unknown') : history!.task
     await notifyEvents(trx, [
-      { type: 'status', taskId, task: name, queue: info.queue, status: 'queued', at: new Date().toISOString() },
+      {
+        type: 'status',
+        taskId,
+        task: name,
+        queue: info.queue,
+        status: 'queued',
+        at: new Date().toISOString(),
+      },
     ])
   })
 }

@@ -9,9 +9,9 @@ import {
   listHistory,
   recentMeanDurationMs,
 } from '../history/history.repository.ts'
-import { liveSlotsForQueue } from '../workers/worker-process.repository.ts'
 import { findProgress, findProgressMany } from '../progress/progress.repository.ts'
 import { findJob, type JobRow, listJobs, queuePosition } from '../queue/job.repository.ts'
+import { liveSlotsForQueue } from '../workers/worker-process.repository.ts'
 import { fromHistory, fromJob, type TaskInfo } from './task-info.ts'
 
 export interface ListTasksFilter {
@@ -108,9 +108,11 @@ export class TaskReader {
   async list(filter: ListTasksFilter = {}): Promise<TaskPage> {
     const limit = filter.limit ?? 50
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      throw new TasklaneError('validation_failed', `limit must be an integer from 1 to 500 (got ${filter.limit})`, [
-        { path: 'limit', message: 'must be 1–500' },
-      ])
+      throw new TasklaneError(
+        'validation_failed',
+        `limit must be an integer from 1 to 500 (got ${filter.limit})`,
+        [{ path: 'limit', message: 'must be 1–500' }],
+      )
     }
     const cursor = decodeCursor(filter.cursor)
     const status = filter.status
@@ -120,7 +122,9 @@ export class TaskReader {
     const wantLive = !status || status in LIVE_STATES
     const wantHistory = !status || ['completed', 'failed', 'cancelled'].includes(status)
     if (wantLive && (!cursor || cursor.kind === 'live')) {
-      const spec = status ? LIVE_STATES[status]! : { states: ['created', 'retry', 'active'] as JobRow['state'][] }
+      const spec = status
+        ? LIVE_STATES[status]!
+        : { states: ['created', 'retry', 'active'] as JobRow['state'][] }
       const jobs = await listJobs(this.#db, this.#bossSchema, {
         queues,
         states: spec.states,
@@ -130,11 +134,21 @@ export class TaskReader {
         ...(cursor?.kind === 'live' ? { after: { createdOn: new Date(cursor.at), id: cursor.id } } : {}),
       })
       const page = jobs.slice(0, limit)
-      const progress = await findProgressMany(this.#db, page.map((j) => j.id))
+      const progress = await findProgressMany(
+        this.#db,
+        page.map((j) => j.id),
+      )
       items.push(...page.map((j) => fromJob(j, progress.get(j.id) ?? null)))
       if (jobs.length > limit) {
         const last = page.at(-1)!
-        return { items, nextCursor: encodeCursor({ kind: 'live', at: new Date(last.created_on).toISOString(), id: last.id }) }
+        return {
+          items,
+          nextCursor: encodeCursor({
+            kind: 'live',
+            at: new Date(last.created_on).toISOString(),
+            id: last.id,
+          }),
+        }
       }
     }
     if (wantHistory && items.length >= limit) {
@@ -142,20 +156,31 @@ export class TaskReader {
       return { items, nextCursor: encodeCursor({ kind: 'history', at: FAR_FUTURE, id: MAX_UUID }) }
     }
     if (wantHistory) {
-      const statuses: HistoryStatus[] = status ? [status as HistoryStatus] : ['completed', 'failed', 'cancelled']
+      const statuses: HistoryStatus[] = status
+        ? [status as HistoryStatus]
+        : ['completed', 'failed', 'cancelled']
       const rows = await listHistory(this.#db, {
         statuses,
         ...(filter.task ? { task: filter.task } : {}),
         ...(filter.queue ? { queue: filter.queue } : {}),
         limit: limit - items.length + 1,
-        ...(cursor?.kind === 'history' ? { after: { finishedAt: new Date(cursor.at), taskId: cursor.id } } : {}),
+        ...(cursor?.kind === 'history'
+          ? { after: { finishedAt: new Date(cursor.at), taskId: cursor.id } }
+          : {}),
       })
       const page = rows.slice(0, limit - items.length)
-      const progress = await findProgressMany(this.#db, page.map((r) => r.task_id))
+      const progress = await findProgressMany(
+        this.#db,
+        page.map((r) => r.task_id),
+      )
       items.push(...page.map((r) => fromHistory(r, progress.get(r.task_id) ?? null)))
       const last = page.at(-1)
       if (rows.length > page.length && last) {
-        next = encodeCursor({ kind: 'history', at: new Date(last.finished_at).toISOString(), id: last.task_id })
+        next = encodeCursor({
+          kind: 'history',
+          at: new Date(last.finished_at).toISOString(),
+          id: last.task_id,
+        })
       }
     }
     return { items, nextCursor: next }
@@ -176,9 +201,12 @@ function decodeCursor(raw: string | undefined): Cursor | null {
   if (!raw) return null
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor
-    if ((c.kind === 'live' || c.kind === 'history') && isTaskId(c.id) && !Number.isNaN(Date.parse(c.at))) return c
+    if ((c.kind === 'live' || c.kind === 'history') && isTaskId(c.id) && !Number.isNaN(Date.parse(c.at)))
+      return c
   } catch {}
-  throw new TasklaneError('validation_failed', 'cursor is invalid: pass the nextCursor of a previous page unchanged', [
-    { path: 'cursor', message: 'invalid cursor' },
-  ])
+  throw new TasklaneError(
+    'validation_failed',
+    'cursor is invalid: pass the nextCursor of a previous page unchanged',
+    [{ path: 'cursor', message: 'invalid cursor' }],
+  )
 }

@@ -44,10 +44,13 @@ export class ProgressReporter {
     if (wait <= 0 && !this.#writing) {
       await this.#write()
     } else if (!this.#timer) {
-      this.#timer = setTimeout(() => {
-        this.#timer = null
-        void this.#write()
-      }, Math.max(wait, 10))
+      this.#timer = setTimeout(
+        () => {
+          this.#timer = null
+          void this.#write()
+        },
+        Math.max(wait, 10),
+      )
     }
   }
 
@@ -76,7 +79,15 @@ export class ProgressReporter {
       .execute(async (trx) => {
         await saveProgress(trx, taskId, latest.percent, latest.step)
         await notifyEvents(trx, [
-          { type: 'progress', taskId, task, queue, percent: latest.percent, step: latest.step, at: new Date().toISOString() },
+          {
+            type: 'progress',
+            taskId,
+            task,
+            queue,
+            percent: latest.percent,
+            step: latest.step,
+            at: new Date().toISOString(),
+          },
         ])
       })
       .then(() => {

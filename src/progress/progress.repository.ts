@@ -9,7 +9,12 @@ export interface ProgressRow {
 }
 
 /** Upserts the latest progress of a running task. */
-export async function saveProgress(db: Kysely<Database>, taskId: string, percent: number, step: string | null) {
+export async function saveProgress(
+  db: Kysely<Database>,
+  taskId: string,
+  percent: number,
+  step: string | null,
+) {
   await db
     .insertInto('task_progress')
     .values({ task_id: taskId, percent, step, updated_at: new Date() })
@@ -24,11 +29,18 @@ export async function saveProgress(db: Kysely<Database>, taskId: string, percent
 }
 
 export async function findProgress(db: Kysely<Database>, taskId: string): Promise<ProgressRow | null> {
-  const row = await db.selectFrom('task_progress').selectAll().where('task_id', '=', taskId).executeTakeFirst()
+  const row = await db
+    .selectFrom('task_progress')
+    .selectAll()
+    .where('task_id', '=', taskId)
+    .executeTakeFirst()
   return (row as ProgressRow | undefined) ?? null
 }
 
-export async function findProgressMany(db: Kysely<Database>, taskIds: string[]): Promise<Map<string, ProgressRow>> {
+export async function findProgressMany(
+  db: Kysely<Database>,
+  taskIds: string[],
+): Promise<Map<string, ProgressRow>> {
   if (taskIds.length === 0) return new Map()
   const rows = await db.selectFrom('task_progress').selectAll().where('task_id', 'in', taskIds).execute()
   return new Map(rows.map((r) => [r.task_id, r as ProgressRow]))

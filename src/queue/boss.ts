@@ -53,7 +53,11 @@ export function createBoss({ connectionString, config, supervise, max = 4, log }
 }
 
 /** Installs or upgrades pg-boss's schema (pg-boss serialises concurrent installs with an advisory lock). */
-export async function migrateBoss(connectionString: string, config: CreateBossOptions['config'], log: Logger) {
+export async function migrateBoss(
+  connectionString: string,
+  config: CreateBossOptions['config'],
+  log: Logger,
+) {
   const boss = new PgBoss({
     connectionString,
     schema: config.bossSchema,

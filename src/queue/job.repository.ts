@@ -44,7 +44,9 @@ export async function queuePosition(db: Kysely<any>, bossSchema: string, job: Jo
   const { rows } = await sql<{ n: string }>`
     select count(*) as n from ${jobTable(bossSchema)}
     where name = ${job.queue} and state < 'active' and not blocked and start_after <= now()
-      and (priority > ${job.priority} or (priority = ${job.priority} and created_on < ${job.created_on}))`.execute(db)
+      and (priority > ${job.priority} or (priority = ${job.priority} and created_on < ${job.created_on}))`.execute(
+    db,
+  )
   return Number(rows[0]?.n ?? 0)
 }
 
@@ -81,8 +83,18 @@ export interface QueueCounts {
 }
 
 /** Ready (due), deferred and active counts per queue and priority, over the partial fetch index. */
-export async function countLiveJobs(db: Kysely<any>, bossSchema: string, queues: string[]): Promise<QueueCounts[]> {
-  const { rows } = await sql<{ queue: string; priority: number; ready: string; deferred: string; active: string }>`
+export async function countLiveJobs(
+  db: Kysely<any>,
+  bossSchema: string,
+  queues: string[],
+): Promise<QueueCounts[]> {
+  const { rows } = await sql<{
+    queue: string
+    priority: number
+    ready: string
+    deferred: string
+    active: string
+  }>`
     select name as queue, priority,
       count(*) filter (where state < 'active' and start_after <= now()) as ready,
       count(*) filter (where state < 'active' and start_after > now()) as deferred,

@@ -8,14 +8,23 @@ export interface ErrorInfo {
   retryable: boolean
 }
 
+/**
+ * Error text as PostgreSQL can store it in jsonb: NUL written out as `\u0000`, unpaired surrogates
+ * replaced. An error record jsonb refuses made every settle of the attempt fail, so the task re-ran
+ * each time its claim lapsed and ended as "worker lost" with its real error gone.
+ */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\\u0000').toWellFormed()
+}
+
 export function describeError(err: unknown): ErrorInfo {
   if (err instanceof Error) {
     return {
-      type: err instanceof TaskTimeoutError ? 'TimeoutError' : err.name || err.constructor.name || 'Error',
-      message: err.message,
-      ...(err.stack ? { stack: err.stack } : {}),
+      type: storable(err instanceof TaskTimeoutError ? 'TimeoutError' : err.name || err.constructor.name || 'Error'),
+      message: storable(String(err.message)),
+      ...(err.stack ? { stack: storable(err.stack) } : {}),
       retryable: !(err instanceof NonRetryableError),
     }
   }
-  return { type: typeof err, message: String(err), retryable: true }
+  return { type: typeof err, message: storable(String(err)), retryable: true }
 }

@@ -42,7 +42,9 @@ export class Heartbeat {
 
   async start(): Promise<void> {
     if (this.#timer) return
-    await this.runOnce().catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'first heartbeat failed'))
+    await this.runOnce().catch((err) =>
+      this.#d.log.warn({ err: (err as Error).message }, 'first heartbeat failed'),
+    )
     this.#timer = setInterval(() => {
       if (!this.#beating) {
         this.#beating = this.runOnce()

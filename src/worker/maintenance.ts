@@ -72,7 +72,9 @@ export class Maintenance {
           const message = raw?.value?.message
           const error = raw?.error ?? {
             type: 'WorkerLost',
-            message: message?.includes('heartbeat') ? LOST_MESSAGE : `${LOST_MESSAGE} (${message ?? 'expired'})`,
+            message: message?.includes('heartbeat')
+              ? LOST_MESSAGE
+              : `${LOST_MESSAGE} (${message ?? 'expired'})`,
             retryable: true,
           }
           return {
@@ -115,7 +117,10 @@ export class Maintenance {
     for (;;) {
       const n = await pruneHistory(
         db,
-        { completedBefore: new Date(now - config.retentionCompletedMs), failedBefore: new Date(now - config.retentionFailedMs) },
+        {
+          completedBefore: new Date(now - config.retentionCompletedMs),
+          failedBefore: new Date(now - config.retentionFailedMs),
+        },
         1_000,
       )
       total += n

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { assertJson } from '../enqueue/json-args.ts'
 import { NonRetryableError, TaskTimeoutError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
 import type { Logger } from '../logger.ts'
@@ -134,7 +135,10 @@ export class QueueRunner {
       clearTimeout(timer)
     }
     if (this.#running.size > 0) {
-      this.#d.log.info({ queue: this.queue, count: this.#running.size }, 'shutdown: aborting running tasks, handing them back')
+      this.#d.log.info(
+        { queue: this.queue, count: this.#running.size },
+        'shutdown: aborting running tasks, handing them back',
+      )
       for (const r of this.#running.values()) {
         r.reason ??= 'shutdown'
         r.controller.abort(new Error('worker shutting down'))
@@ -237,8 +241,20 @@ export class QueueRunner {
     const task = registry.get(job.task)
     const log = rootLog.child({ taskId: job.id, task: job.task, attempt: attemptNumber(job) })
     const startedAt = new Date()
-    publisher.publish({ type: 'status', taskId: job.id, task: job.task, queue: job.queue, status: 'running', attempt: attemptNumber(job), at: startedAt.toISOString() })
-    const progress = new ProgressReporter(this.#d.db, { taskId: job.id, task: job.task, queue: job.queue }, log)
+    publisher.publish({
+      type: 'status',
+      taskId: job.id,
+      task: job.task,
+      queue: job.queue,
+      status: 'running',
+      attempt: attemptNumber(job),
+      at: startedAt.toISOString(),
+    })
+    const progress = new ProgressReporter(
+      this.#d.db,
+      { taskId: job.id, task: job.task, queue: job.queue },
+      log,
+    )
     let timer: NodeJS.Timeout | undefined
     const endProfile = this.#d.profiler?.begin()
     try {
@@ -247,7 +263,13 @@ export class QueueRunner {
         const ms = task!.timeoutMs
         timer = setTimeout(() => controller.abort(new TaskTimeoutError(ms)), ms)
       }
-      const ctx = { taskId: job.id, attempt: attemptNumber(job), signal: controller.signal, progress: progress.report, log }
+      const ctx = {
+        taskId: job.id,
+        attempt: attemptNumber(job),
+        signal: controller.signal,
+        progress: progress.report,
+        log,
+      }
       const result = await raceSignal(this.#d.execute(task!, args, ctx), controller.signal)
       clearTimeout(timer)
       const finishedAt = new Date()
@@ -261,7 +283,9 @@ export class QueueRunner {
       this.#settling.set(job.id, job)
       void settler
         .complete({ job, result: value, startedAt, finishedAt, ...profile })
-        .catch((err) => log.error({ err }, 'could not record completion; the task will run again after its claim lapses'))
+        .catch((err) =>
+          log.error({ err }, 'could not record completion; the task will run again after its claim lapses'),
+        )
         .finally(() => this.#settling.delete(job.id))
     } catch (err) {
       clearTimeout(timer)
@@ -279,7 +303,9 @@ export class QueueRunner {
       this.#settling.set(job.id, job)
       await settler
         .fail({ job, error, outcome, startedAt, finishedAt })
-        .catch((e) => log.error({ err: e }, 'could not record failure; the task will run again after its claim lapses'))
+        .catch((e) =>
+          log.error({ err: e }, 'could not record failure; the task will run again after its claim lapses'),
+        )
         .finally(() => this.#settling.delete(job.id))
     }
   }
@@ -311,9 +337,18 @@ function checkArgs(task: TaskDefinition<any, any> | undefined, job: LeasedJob): 
 
 function toJsonResult(result: unknown): unknown {
   if (result === undefined) return null
+  let value: unknown
   try {
-    return JSON.parse(JSON.stringify(result))
+    value = JSON.parse(JSON.stringify(result))
   } catch (err) {
     throw new NonRetryableError(`the task returned a value that is not JSON: ${(err as Error).message}`)
   }
+  // A result PostgreSQL refuses (a NUL character, an unpaired surrogate) would fail the settle on
+  // every attempt: each attempt re-ran after its claim lapsed and the task ended as "worker lost".
+  try {
+    assertJson(value, 'result')
+  } catch (err) {
+    throw new NonRetryableError(`the task returned a value that cannot be stored: ${(err as Error).message}`)
+  }
+  return value
 }

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import { isDatabaseUnavailable } from '../errors.ts'
-import { notifyEvents } from '../events/notify.repository.ts'
 import type { StatusEvent } from '../events/event-types.ts'
+import { notifyEvents } from '../events/notify.repository.ts'
 import { type HistoryInsert, insertAttempts, insertHistory } from '../history/history.repository.ts'
 import type { Logger } from '../logger.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
@@ -92,7 +92,10 @@ export class Settler {
         // While the database is down, keep the outcomes and try again: the claims are fenced, so a
         // write that lands after another worker re-ran the task is simply a no-op.
         if (isDatabaseUnavailable(err) && attempt < 60) {
-          this.#deps.log.warn({ err: (err as Error).message, attempt }, 'settle failed, database unavailable; retrying')
+          this.#deps.log.warn(
+            { err: (err as Error).message, attempt },
+            'settle failed, database unavailable; retrying',
+          )
           await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))))
           continue
         }
@@ -199,7 +202,14 @@ export class Settler {
       }
       const status = final ? 'failed' : 'retrying'
       await notifyEvents(trx, [
-        { type: 'status', taskId: job.id, task: job.task, queue: job.queue, status, at: new Date().toISOString() },
+        {
+          type: 'status',
+          taskId: job.id,
+          task: job.task,
+          queue: job.queue,
+          status,
+          at: new Date().toISOString(),
+        },
       ])
       return status
     })

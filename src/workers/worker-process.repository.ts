@@ -63,7 +63,10 @@ export interface LiveWorkerTotals {
 }
 
 /** Sums over live worker processes: those that heartbeated within `liveWithinMs`. */
-export async function liveWorkerTotals(db: Kysely<Database>, liveWithinMs: number): Promise<LiveWorkerTotals> {
+export async function liveWorkerTotals(
+  db: Kysely<Database>,
+  liveWithinMs: number,
+): Promise<LiveWorkerTotals> {
   const row = await db
     .selectFrom('worker_process')
     .select([
@@ -100,7 +103,11 @@ export async function listLiveWorkers(db: Kysely<Database>, liveWithinMs: number
 }
 
 /** Worker slots serving `queue` across live processes. */
-export async function liveSlotsForQueue(db: Kysely<Database>, queue: string, liveWithinMs: number): Promise<number> {
+export async function liveSlotsForQueue(
+  db: Kysely<Database>,
+  queue: string,
+  liveWithinMs: number,
+): Promise<number> {
   const row = await db
     .selectFrom('worker_process')
     .select(sql<string>`coalesce(sum((queues->>${queue})::int), 0)`.as('slots'))

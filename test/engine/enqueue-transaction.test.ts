@@ -1,12 +1,17 @@
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defineTask } from '../../src/tasks/define-task.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
-const note = defineTask({ name: 'note', async run(args: { text: string }) { return { len: args.text.length } } })
+const note = defineTask({
+  name: 'note',
+  async run(args: { text: string }) {
+    return { len: args.text.length }
+  },
+})
 
 describe('enqueue inside the caller transaction', () => {
   let db: TestDatabase
@@ -17,7 +22,9 @@ describe('enqueue inside the caller transaction', () => {
     db = await createTestDatabase()
     await db.query('create table orders (id serial primary key, item text not null)')
     tasks = await startTasklane(db.url, [note], { workers: 0 })
-    userDb = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 2 }) }) })
+    userDb = new Kysely<any>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 2 }) }),
+    })
   })
   afterAll(async () => {
     await userDb?.destroy()
@@ -46,7 +53,9 @@ describe('enqueue inside the caller transaction', () => {
     ).rejects.toThrow('business rule failed')
     expect(taskId).not.toBe('')
     expect(await tasks.getTask(taskId)).toBeNull()
-    const { rows } = await db.query(`select count(*)::int as n from pgboss.job where data->>'task' = 'note' and data->'args'->>'text' = 'never'`)
+    const { rows } = await db.query(
+      `select count(*)::int as n from pgboss.job where data->>'task' = 'note' and data->'args'->>'text' = 'never'`,
+    )
     expect(rows[0].n).toBe(0)
   })
 })

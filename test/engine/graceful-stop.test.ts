@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defineTask } from '../../src/tasks/define-task.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
@@ -23,7 +23,9 @@ const long = defineTask({
   async run(_args: unknown, ctx) {
     started.set(ctx.taskId, [...(started.get(ctx.taskId) ?? []), ctx.attempt])
     if (started.get(ctx.taskId)!.length > 1) return { attempt: ctx.attempt }
-    await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))
+    await new Promise((_resolve, reject) =>
+      ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+    )
   },
 })
 
@@ -67,7 +69,10 @@ describe('stop({ timeout })', () => {
   it('tolerates stop before start and double stop', async () => {
     const { createTasklane } = await import('../../src/tasklane.ts')
     const { loadConfig } = await import('../../src/config.ts')
-    const t = createTasklane({ config: loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }), tasks: [short] })
+    const t = createTasklane({
+      config: loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }),
+      tasks: [short],
+    })
     await t.stop()
     await t.stop()
     const w = await startTasklane(db.url, [short], { workers: 1 })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { TaskPriority } from '../../src/tasks/priority.ts'
-import type { Tasklane } from '../../src/tasklane.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
@@ -35,10 +35,14 @@ describe('priority order', () => {
     for (let i = 0; i < 10; i++) {
       for (const p of levels) await producer.addTask(step, { label: `${p}-${i}` }, { priority: p })
     }
-    for (const p of ['CRITICAL', 'HIGH', 'NORMAL', 'LOW']) for (let i = 0; i < 10; i++) expected.push(`${p}-${i}`)
+    for (const p of ['CRITICAL', 'HIGH', 'NORMAL', 'LOW'])
+      for (let i = 0; i < 10; i++) expected.push(`${p}-${i}`)
     const last = await producer.addTask(step, { label: 'LOW-last' }, { priority: TaskPriority.LOW })
     expected.push('LOW-last')
-    worker = await startTasklane(db.url, [step], { workers: 1, queues: { default: { concurrency: 1, prefetch: 5 } } })
+    worker = await startTasklane(db.url, [step], {
+      workers: 1,
+      queues: { default: { concurrency: 1, prefetch: 5 } },
+    })
     await producer.waitFor(last.taskId, { timeout: '30s' })
     expect(order).toEqual(expected)
   })

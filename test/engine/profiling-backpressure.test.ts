@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defineTask } from '../../src/tasks/define-task.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
@@ -32,7 +32,10 @@ describe('seed options: profiling and the memory pool', () => {
     started.push(tasks)
     const { taskId } = await tasks.addTask(crunch, {})
     await tasks.waitFor(taskId)
-    const { rows } = await db.query('select cpu_ms, peak_memory_mb from tasklane.task_history where task_id = $1', [taskId])
+    const { rows } = await db.query(
+      'select cpu_ms, peak_memory_mb from tasklane.task_history where task_id = $1',
+      [taskId],
+    )
     expect(rows[0].cpu_ms).toBeGreaterThan(0)
     expect(rows[0].peak_memory_mb).toBeGreaterThan(20)
     await tasks.stop()
@@ -44,7 +47,9 @@ describe('seed options: profiling and the memory pool', () => {
     started.push(tasks)
     const { taskId } = await tasks.addTask(crunch, {})
     await expect(tasks.waitFor(taskId, { timeout: '500ms' })).rejects.toThrow(/still queued/)
-    const { rows } = await db.query('select memory_pool_mb from tasklane.worker_process where id = $1', [tasks.workerId])
+    const { rows } = await db.query('select memory_pool_mb from tasklane.worker_process where id = $1', [
+      tasks.workerId,
+    ])
     expect(rows[0].memory_pool_mb).toBe(1)
     await tasks.stop()
     // With no budget the same task runs.

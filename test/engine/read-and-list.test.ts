@@ -1,19 +1,42 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defineTask } from '../../src/tasks/define-task.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
 import { listLiveWorkers } from '../../src/workers/worker-process.repository.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
-const echo = defineTask({ name: 'echo', async run(args: { i: number }) { return args } })
-const other = defineTask({ name: 'other', queue: 'side', async run() { return 1 } })
+const echo = defineTask({
+  name: 'echo',
+  async run(args: { i: number }) {
+    return args
+  },
+})
+const other = defineTask({
+  name: 'other',
+  queue: 'side',
+  async run() {
+    return 1
+  },
+})
 // No worker serves this queue: its tasks stay queued.
-const parked = defineTask({ name: 'parked', queue: 'parked', async run() { return 1 } })
+const parked = defineTask({
+  name: 'parked',
+  queue: 'parked',
+  async run() {
+    return 1
+  },
+})
 let openGate: () => void = () => {}
 const gateOpen = new Promise<void>((r) => {
   openGate = r
 })
-const gated = defineTask({ name: 'gated', queue: 'gated', async run() { await gateOpen } })
+const gated = defineTask({
+  name: 'gated',
+  queue: 'gated',
+  async run() {
+    await gateOpen
+  },
+})
 
 describe('getTask, listTasks, waitFor and the workers registry', () => {
   let db: TestDatabase
@@ -23,7 +46,14 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
   beforeAll(async () => {
     db = await createTestDatabase()
     producer = await startTasklane(db.url, [echo, other, parked, gated], { workers: 0 })
-    worker = await startTasklane(db.url, [echo, other, gated], { queues: { default: { concurrency: 3 }, side: { concurrency: 2 }, gated: { concurrency: 1, prefetch: 0 } }, supervise: false })
+    worker = await startTasklane(db.url, [echo, other, gated], {
+      queues: {
+        default: { concurrency: 3 },
+        side: { concurrency: 2 },
+        gated: { concurrency: 1, prefetch: 0 },
+      },
+      supervise: false,
+    })
   })
   afterAll(async () => {
     await worker?.stop()
@@ -54,7 +84,8 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
 
   it('estimates the start of a queued task from the live workers of its queue', async () => {
     const running = await producer.addTask(gated, {})
-    for await (const ev of producer.events({ taskId: running.taskId })) if (ev.type === 'status' && ev.status === 'running') break
+    for await (const ev of producer.events({ taskId: running.taskId }))
+      if (ev.type === 'status' && ev.status === 'running') break
     const next = await producer.addTask(gated, {})
     const info = await producer.getTask(next.taskId)
     expect(info).toMatchObject({ status: 'queued', position: 0 })
@@ -64,12 +95,20 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
   })
 
   it('pages through finished tasks with a cursor, newest first, without repeats', async () => {
-    const done = await producer.addTasks(echo, Array.from({ length: 7 }, (_, i) => ({ i })))
+    const done = await producer.addTasks(
+      echo,
+      Array.from({ length: 7 }, (_, i) => ({ i })),
+    )
     await Promise.all(done.map((d) => producer.waitFor(d.taskId)))
     const seen: string[] = []
     let cursor: string | undefined
     do {
-      const page = await producer.listTasks({ status: 'completed', task: 'echo', limit: 3, ...(cursor ? { cursor } : {}) })
+      const page = await producer.listTasks({
+        status: 'completed',
+        task: 'echo',
+        limit: 3,
+        ...(cursor ? { cursor } : {}),
+      })
       expect(page.items.length).toBeLessThanOrEqual(3)
       seen.push(...page.items.map((t) => t.taskId))
       cursor = page.nextCursor ?? undefined
@@ -85,7 +124,9 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
 
   it('times out waitFor with a clear error', async () => {
     const { taskId } = await producer.addTask(echo, { i: 9 }, { delay: '1h' })
-    await expect(producer.waitFor(taskId, { timeout: '100ms' })).rejects.toThrow(/still scheduled after 100 ms/)
+    await expect(producer.waitFor(taskId, { timeout: '100ms' })).rejects.toThrow(
+      /still scheduled after 100 ms/,
+    )
   })
 
   it('registers each worker process with its queues and concurrency', async () => {

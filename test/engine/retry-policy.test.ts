@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NonRetryableError } from '../../src/errors.ts'
-import { defineTask } from '../../src/tasks/define-task.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
@@ -63,7 +63,11 @@ describe('retry policy', () => {
     expect(info.maxAttempts).toBe(4)
     const attempts = await tasks.getAttempts(taskId)
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2])
-    expect(attempts[0]!.error).toMatchObject({ type: 'ConnectionError', message: 'attempt 1 failed', retryable: true })
+    expect(attempts[0]!.error).toMatchObject({
+      type: 'ConnectionError',
+      message: 'attempt 1 failed',
+      retryable: true,
+    })
   })
 
   it('fails for good when retries are spent', async () => {
@@ -73,7 +77,10 @@ describe('retry policy', () => {
     expect(info.attempts).toBe(4)
     expect(info.error).toMatchObject({ type: 'ConnectionError', message: 'attempt 4 failed' })
     expect(runsOf.get('b')).toBe(4)
-    const { rows } = await db.query(`select count(*)::int as n from tasklane.task_history where task_id = $1`, [taskId])
+    const { rows } = await db.query(
+      `select count(*)::int as n from tasklane.task_history where task_id = $1`,
+      [taskId],
+    )
     expect(rows[0].n).toBe(1)
   })
 

@@ -16,7 +16,10 @@ describe('a worker process killed with SIGKILL', () => {
     db = await createTestDatabase()
     await db.query('create table executions (task_id uuid not null, attempt int not null, pid int not null)')
     // The producer supervises (pg-boss's monitor notices lapsed heartbeats) and runs no workers.
-    producer = await startTasklane(db.url, fixtureTasks, { workers: 0, env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' } })
+    producer = await startTasklane(db.url, fixtureTasks, {
+      workers: 0,
+      env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' },
+    })
   })
   afterAll(async () => {
     for (const c of children) c.proc.kill('SIGKILL')
@@ -24,13 +27,21 @@ describe('a worker process killed with SIGKILL', () => {
     await db?.drop()
   })
 
-  it("has its tasks run again elsewhere after the heartbeat timeout, each outcome recorded once", async () => {
-    const env = { DATABASE_URL: db.url, TASKLANE_HEARTBEAT_TIMEOUT: '5s', TASKLANE_WORKERS: '20', TASKLANE_POLL_INTERVAL: '200ms' }
+  it('has its tasks run again elsewhere after the heartbeat timeout, each outcome recorded once', async () => {
+    const env = {
+      DATABASE_URL: db.url,
+      TASKLANE_HEARTBEAT_TIMEOUT: '5s',
+      TASKLANE_WORKERS: '20',
+      TASKLANE_POLL_INTERVAL: '200ms',
+    }
     const first = spawnTs(WORKER, env)
     children.push(first)
     await first.waitForLine(/^ready$/)
     // Attempt 1 holds for a minute (it will be killed); later attempts finish at once.
-    const queued = await producer.addTasks(hold, Array.from({ length: 20 }, () => ({ ms: 60_000 })))
+    const queued = await producer.addTasks(
+      hold,
+      Array.from({ length: 20 }, () => ({ ms: 60_000 })),
+    )
     await first.waitForLines(/^running /, 20)
     first.proc.kill('SIGKILL')
     await first.exited
@@ -42,10 +53,14 @@ describe('a worker process killed with SIGKILL', () => {
     const recoveredInMs = Date.now() - killedAt
     expect(infos.map((i) => i.status)).toEqual(queued.map(() => 'completed'))
     expect(recoveredInMs).toBeLessThan(5_000 + 15_000)
-    const history = await db.query(`select task_id, count(*)::int as n from tasklane.task_history group by task_id`)
+    const history = await db.query(
+      `select task_id, count(*)::int as n from tasklane.task_history group by task_id`,
+    )
     expect(history.rows).toHaveLength(20)
     expect(history.rows.every((r) => r.n === 1)).toBe(true)
-    const runs = await db.query(`select task_id, array_agg(pid order by attempt) as pids from executions group by task_id`)
+    const runs = await db.query(
+      `select task_id, array_agg(pid order by attempt) as pids from executions group by task_id`,
+    )
     expect(runs.rows).toHaveLength(20)
     for (const r of runs.rows) {
       expect(r.pids).toEqual([first.proc.pid, second.proc.pid])

@@ -40,7 +40,11 @@ describe('loadConfig', () => {
   })
 
   it('parses durations and sizes', () => {
-    const c = loadConfig({ TASKLANE_HEARTBEAT_TIMEOUT: '10s', TASKLANE_MAX_BODY: '512kb', TASKLANE_POLL_INTERVAL: '250ms' })
+    const c = loadConfig({
+      TASKLANE_HEARTBEAT_TIMEOUT: '10s',
+      TASKLANE_MAX_BODY: '512kb',
+      TASKLANE_POLL_INTERVAL: '250ms',
+    })
     expect(c.heartbeatTimeoutMs).toBe(10_000)
     expect(c.maxBodyBytes).toBe(512 * 1024)
     expect(c.pollIntervalMs).toBe(250)

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { migrateDown, migrateToLatest } from '../../src/db/migrate.ts'
 import { createLogger } from '../../src/logger.ts'
 
@@ -42,14 +41,31 @@ describe('migrations', () => {
       )
     ).rows.map((r) => r.t)
 
-  const opts = () => ({ connectionString: url, schema: 'tasklane', bossSchema: 'pgboss', dbBackend: 'postgres' as const, log })
+  const opts = () => ({
+    connectionString: url,
+    schema: 'tasklane',
+    bossSchema: 'pgboss',
+    dbBackend: 'postgres' as const,
+    log,
+  })
 
   it('applies pg-boss and tasklane schemas, safely from several processes at once', async () => {
-    const results = await Promise.all([migrateToLatest(opts()), migrateToLatest(opts()), migrateToLatest(opts())])
+    const results = await Promise.all([
+      migrateToLatest(opts()),
+      migrateToLatest(opts()),
+      migrateToLatest(opts()),
+    ])
     // Exactly one of the concurrent runs applied each migration; the others found nothing to do.
     expect(results.flat().filter((m) => m === '0001_initial')).toHaveLength(1)
     const t = await tables()
-    expect(t).toEqual(expect.arrayContaining(['pgboss.job', 'tasklane.task_history', 'tasklane.task_attempt', 'tasklane.worker_process']))
+    expect(t).toEqual(
+      expect.arrayContaining([
+        'pgboss.job',
+        'tasklane.task_history',
+        'tasklane.task_attempt',
+        'tasklane.worker_process',
+      ]),
+    )
   })
 
   it('reverts with down and re-applies with up', async () => {

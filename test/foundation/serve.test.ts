@@ -17,7 +17,10 @@ async function freePort(): Promise<number> {
 
 function runCli(args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stderr = ''
     p.stderr.on('data', (d) => {
       stderr += d
@@ -40,7 +43,11 @@ describe('tasklane serve', () => {
 
   it('answers /health and /ready, then stops cleanly on SIGTERM within a few seconds', async () => {
     const port = await freePort()
-    child = spawnTs(CLI, { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'warn', DEMO_TIME_SCALE: '0.01' }, ['serve'])
+    child = spawnTs(
+      CLI,
+      { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'warn', DEMO_TIME_SCALE: '0.01' },
+      ['serve'],
+    )
     await child.waitForLine(/listening on/, 60_000)
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     expect(health.status).toBe(200)
@@ -52,7 +59,10 @@ describe('tasklane serve', () => {
     const { code } = await child.exited
     expect(code).toBe(0)
     expect(Date.now() - t0).toBeLessThan(5_000)
-    const { rows } = await db.query(`select count(*)::int as n from pg_stat_activity where datname = $1 and application_name like 'tasklane%'`, [db.name])
+    const { rows } = await db.query(
+      `select count(*)::int as n from pg_stat_activity where datname = $1 and application_name like 'tasklane%'`,
+      [db.name],
+    )
     expect(rows[0].n).toBe(0)
   })
 

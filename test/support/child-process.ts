@@ -42,7 +42,11 @@ export function spawnTs(file: string, env: Record<string, string>, args: string[
     new Promise<string[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.delete(check)
-        reject(new Error(`timed out waiting for ${count} × ${pattern} (got ${lines.filter((l) => pattern.test(l)).length}); stderr: ${err.slice(-2000)}`))
+        reject(
+          new Error(
+            `timed out waiting for ${count} × ${pattern} (got ${lines.filter((l) => pattern.test(l)).length}); stderr: ${err.slice(-2000)}`,
+          ),
+        )
       }, timeoutMs)
       const check = () => {
         const matched = lines.filter((l) => pattern.test(l))

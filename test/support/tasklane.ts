@@ -1,8 +1,8 @@
 import { loadConfig } from '../../src/config.ts'
 import { createLogger } from '../../src/logger.ts'
-import type { TaskDefinition } from '../../src/tasks/define-task.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import type { TasklaneOptions } from '../../src/tasklane-options.ts'
+import type { TaskDefinition } from '../../src/tasks/define-task.ts'
 
 /**
  * A started tasklane on `url` with test-friendly settings (quiet logs, small pools, no migration:
