@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import * as m0001 from './0001_initial.ts'
+import * as m0002 from './0002_reporting_views.ts'
 
 export interface SchemaMigration {
   up(db: Kysely<any>, schema: string): Promise<void>
@@ -9,4 +10,5 @@ export interface SchemaMigration {
 /** Every migration, by name, in order. Landed migrations are never edited: add a new file. */
 export const migrations: Readonly<Record<string, SchemaMigration>> = Object.freeze({
   '0001_initial': m0001,
+  '0002_reporting_views': m0002,
 })

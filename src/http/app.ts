@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { dashboardRoutes } from '../dashboard/dashboard-routes.ts'
 import type { Tasklane } from '../tasklane.ts'
 import { bearerAuth } from './auth.ts'
 import { errorHandler, notFound } from './error-handler.ts'
@@ -12,7 +13,8 @@ export interface AppOptions {
 }
 
 /**
- * The HTTP app of `tasklane serve`: tasklaneRoutes, then the task module's routes. Those, and any
+ * The HTTP app of `tasklane serve`: tasklaneRoutes, the dashboard at /dashboard (it has its own
+ * sign-in page, so it sits before the token check), then the task module's routes. Those, and any
  * unknown path, sit behind the same token as tasklane's own routes (only /health is open), have the
  * instance on `c.var.tasks`, and get the same JSON errors.
  * @example serve({ fetch: createApp({ tasks }).fetch, port: 8000 })
@@ -22,6 +24,7 @@ export function createApp({ tasks, extraRoutes }: AppOptions): Hono<TasksEnv> {
   app.onError(errorHandler({ log: tasks.log }))
   app.notFound(notFound)
   app.route('/', tasklaneRoutes(tasks))
+  app.route('/dashboard', dashboardRoutes({ tasks }))
   // Registered after tasklane's routes, so it only runs for requests none of them answered.
   app.use('*', bearerAuth({ token: tasks.config.apiToken }), withTasks(tasks))
   if (extraRoutes) app.route('/', extraRoutes)

@@ -77,6 +77,14 @@ export const notFound: NotFoundHandler = (c) =>
 interface ZodIssueLike {
   path: ReadonlyArray<PropertyKey>
   message: string
+  /** Set on 'unrecognized_keys' issues, whose path is the object holding them. */
+  keys?: ReadonlyArray<string>
+}
+
+function issueDetails(issue: ZodIssueLike, target: string): ErrorDetail[] {
+  const base = issue.path.map(String)
+  const paths = issue.keys?.length ? issue.keys.map((k) => [...base, k]) : [base]
+  return paths.map((p) => ({ path: p.length > 0 ? p.join('.') : target, message: issue.message }))
 }
 
 /**
@@ -88,13 +96,9 @@ export function validationHook(
   _c: Context,
 ): void {
   if (result.success) return
-  const issues = result.error?.issues ?? []
-  const details = issues.map((i) => ({
-    path: i.path.length > 0 ? i.path.map(String).join('.') : result.target,
-    message: i.message,
-  }))
-  const first = details[0]
   const where = result.target === 'json' ? 'body' : result.target
+  const details = (result.error?.issues ?? []).flatMap((i) => issueDetails(i, where))
+  const first = details[0]
   throw new TasklaneError(
     'validation_failed',
     first ? `invalid ${where}: ${first.path}: ${first.message}` : `invalid ${where}`,

@@ -107,7 +107,10 @@ export const IdempotencyHeaderSchema = z.object({
   'idempotency-key': z
     .string()
     .optional()
-    .openapi({ param: { name: 'Idempotency-Key', in: 'header' } }),
+    .openapi({
+      param: { name: 'idempotency-key', in: 'header' },
+      description: 'same as idempotencyKey in the body',
+    }),
 })
 
 export const EventsQuerySchema = z.object({ task: z.string().optional(), queue: z.string().optional() })

@@ -1,38 +1,15 @@
-import { type Kysely, type RawBuilder, type SelectQueryNode, sql, TableNode } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { jobTable, since, table } from './sql-parts.ts'
 
 /**
  * All SQL behind TaskStats, /metrics and analytics. Every query over history starts from
- * `finished_at >= now() - window`, so its cost grows with the rows in the window, not with the table:
- * with 1,000,000 history rows the plans are range scans of task_history_window (migration 0002), an
- * index on finished_at that carries the columns these queries read, so they never visit the heap.
+ * `finished_at >= now() - window`, so its cost follows the rows in the window, not the table: with
+ * 1,000,000 history rows the plans are range scans of task_history_finished_at / task_attempt_finished_at
+ * (migration 0001), and the "was this attempt the final failure" check is a primary-key lookup per
+ * attempt in the window. History is appended in finish order, so a window's rows sit on few pages and
+ * a covering index bought nothing measurable (test/stats/stats-scale.test.ts checks the plans).
  */
-
-/**
- * `now() - window` on the database clock (one clock for every process of the cluster). Written inline
- * in each query, never in a CTE: the planner must see the bound to estimate a few rows and pick the
- * index range scan (and nested-loop lookups), where a CTE made it guess a third of the table.
- */
-function since(windowMs: number): RawBuilder<Date> {
-  return sql<Date>`now() - make_interval(secs => ${windowMs / 1000})`
-}
-
-/**
- * `db` is scoped with withSchema(), but that scope applies to the query builder only, not to raw SQL:
- * resolve the qualified name the way the builder does, so raw queries read the same tables.
- */
-function table(db: Kysely<Database>, name: keyof Database) {
-  const from = (db.selectFrom(name).selectAll().compile().query as SelectQueryNode).from?.froms[0]
-  const schema = from && TableNode.is(from) ? from.table.schema?.name : undefined
-  return sql.table(schema ? `${schema}.${name}` : name)
-}
-
-// Buckets start at multiples of their width from the Unix epoch: hourly buckets start on the hour (UTC).
-const EPOCH = sql`timestamptz 'epoch'`
-
-function jobTable(bossSchema: string) {
-  return sql.table(`${bossSchema}.job`)
-}
 
 export interface WindowFigures {
   completed: number
@@ -62,8 +39,30 @@ export async function windowFigures(
   queues: string[],
   windowMs: number,
 ): Promise<WindowFigures> {
+  const { rows } = await windowFiguresQuery(db, bossSchema, queues, windowMs).execute(db)
+  const row = rows[0]!
+  return {
+    completed: Number(row.completed),
+    failed: Number(row.failed),
+    cancelled: Number(row.cancelled),
+    avgRunMs: Number(row.avgRunMs),
+    p95RunMs: Number(row.p95RunMs),
+    p99RunMs: Number(row.p99RunMs),
+    retries: Number(row.retries),
+    timeouts: Number(row.timeouts),
+    busyMs: Number(row.busyMs),
+  }
+}
+
+/** The statement behind windowFigures (exported so tests can EXPLAIN it). */
+export function windowFiguresQuery(
+  db: Kysely<Database>,
+  bossSchema: string,
+  queues: string[],
+  windowMs: number,
+) {
   const from = since(windowMs)
-  const { rows } = await sql<Record<keyof WindowFigures, string | number | null>>`
+  return sql<Record<keyof WindowFigures, string | number | null>>`
     with h as (
       select
         count(*) filter (where status = 'completed') as completed,
@@ -98,19 +97,7 @@ export async function windowFigures(
       coalesce(h.run_pct[2], 0) as "p99RunMs",
       a.retries, a.timeouts,
       (h.busy_s + a.busy_s + r.busy_s) * 1000 as "busyMs"
-    from h, a, r`.execute(db)
-  const row = rows[0]!
-  return {
-    completed: Number(row.completed),
-    failed: Number(row.failed),
-    cancelled: Number(row.cancelled),
-    avgRunMs: Number(row.avgRunMs),
-    p95RunMs: Number(row.p95RunMs),
-    p99RunMs: Number(row.p99RunMs),
-    retries: Number(row.retries),
-    timeouts: Number(row.timeouts),
-    busyMs: Number(row.busyMs),
-  }
+    from h, a, r`
 }
 
 /**
@@ -135,86 +122,6 @@ export async function runTimeHistogram(
     count: Number(row.n),
     sumMs: Number(row.sum_ms),
   }
-}
-
-export interface AnalyticsRow {
-  task: string
-  bucket: Date
-  /** Seconds of this bucket that lie inside the window (the first and last buckets are partial). */
-  seconds: number
-  completed: number
-  failed: number
-  cancelled: number
-  retried: number
-  wait: [number, number, number] | null
-  run: [number, number, number] | null
-}
-
-/**
- * Per task name and time bucket over the window: outcome counts, failed attempts that were retried,
- * and wait/run p50/p95/p99. Buckets are date_bin() from the Unix epoch, so hourly buckets start on the
- * hour (UTC); buckets in which nothing finished are absent.
- */
-export async function analyticsRows(
-  db: Kysely<Database>,
-  o: { windowMs: number; bucketMs: number; task?: string | undefined },
-): Promise<AnalyticsRow[]> {
-  const taskFilter = (col: RawBuilder<unknown>) => (o.task ? sql`and ${col} = ${o.task}` : sql``)
-  const from = since(o.windowMs)
-  const width = sql`make_interval(secs => ${o.bucketMs / 1000})`
-  const { rows } = await sql<{
-    task: string
-    bucket: Date
-    seconds: number
-    completed: string
-    failed: string
-    cancelled: string
-    retried: string
-    wait: number[] | null
-    run: number[] | null
-  }>`
-    with h as (
-      select h.task, date_bin(${width}, h.finished_at, ${EPOCH}) as bucket,
-        count(*) filter (where h.status = 'completed') as completed,
-        count(*) filter (where h.status = 'failed') as failed,
-        count(*) filter (where h.status = 'cancelled') as cancelled,
-        percentile_cont(array[0.5, 0.95, 0.99]) within group (order by h.wait_ms) as wait,
-        percentile_cont(array[0.5, 0.95, 0.99]) within group (order by h.duration_ms)
-          filter (where h.status <> 'cancelled') as run
-      from ${table(db, 'task_history')} h
-      where h.finished_at >= ${from} ${taskFilter(sql.ref('h.task'))}
-      group by 1, 2
-    ),
-    r as (
-      select a.task, date_bin(${width}, a.finished_at, ${EPOCH}) as bucket, count(*) as retried
-      from ${table(db, 'task_attempt')} a
-      left join ${table(db, 'task_history')} f
-        on f.task_id = a.task_id and f.status = 'failed' and f.attempts = a.attempt
-      where a.finished_at >= ${from} and f.task_id is null ${taskFilter(sql.ref('a.task'))}
-      group by 1, 2
-    )
-    select task, bucket,
-      extract(epoch from least(bucket + ${width}, now()) - greatest(bucket, ${from}))::float8 as seconds,
-      coalesce(h.completed, 0) as completed, coalesce(h.failed, 0) as failed,
-      coalesce(h.cancelled, 0) as cancelled, coalesce(r.retried, 0) as retried, h.wait, h.run
-    from h full join r using (task, bucket)
-    order by bucket, task`.execute(db)
-  return rows.map((r) => ({
-    task: r.task,
-    bucket: r.bucket,
-    seconds: Number(r.seconds),
-    completed: Number(r.completed),
-    failed: Number(r.failed),
-    cancelled: Number(r.cancelled),
-    retried: Number(r.retried),
-    wait: triple(r.wait),
-    run: triple(r.run),
-  }))
-}
-
-function triple(values: number[] | null): [number, number, number] | null {
-  if (!values || values[0] === null || values[0] === undefined) return null
-  return [Number(values[0]), Number(values[1]), Number(values[2])]
 }
 
 export interface LiveWorkers {

@@ -1,10 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
-import { TasklaneError } from '../errors.ts'
 import { PRIORITIES, type TaskPriority, toBossPriority } from '../tasks/priority.ts'
-import { formatDuration } from './format-duration.ts'
+import { ratio, round } from './numbers.ts'
 import {
-  analyticsRows,
   type LiveWorkers,
   liveCounts,
   liveWorkers,
@@ -59,42 +57,6 @@ export interface TaskStats {
   timeoutCount: number
   windowSeconds: number
 }
-
-/** One task name in one time bucket. Times in milliseconds, throughput in tasks per second. */
-export interface AnalyticsBucket {
-  task: string
-  /** ISO start of the bucket. */
-  bucket: string
-  completed: number
-  failed: number
-  cancelled: number
-  retried: number
-  throughput: number
-  waitP50Ms: number | null
-  waitP95Ms: number | null
-  waitP99Ms: number | null
-  runP50Ms: number | null
-  runP95Ms: number | null
-  runP99Ms: number | null
-  errorRate: number
-}
-
-export interface Analytics {
-  /** The window, as a duration ('24h'). */
-  window: string
-  /** The bucket width, as a duration ('1h'). */
-  bucket: string
-  from: string
-  to: string
-  /** Sparse: one row per task name and bucket in which something finished or was retried. */
-  rows: AnalyticsBucket[]
-}
-
-const round = (n: number, digits = 3) => {
-  const f = 10 ** digits
-  return Math.round(n * f) / f
-}
-const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : 0)
 
 /** CPU time of this process since it started, as a percent of one core. */
 function processCpuPercent(): number {
@@ -168,69 +130,5 @@ function levelOf(value: number): TaskPriority {
   return PRIORITIES.find((p) => value >= toBossPriority(p)) ?? 'LOW'
 }
 
-/** Bounds that keep one analytics answer small: at most this many buckets per task. */
-export const ANALYTICS_LIMITS = Object.freeze({
-  minBucketMs: 1_000,
-  maxWindowMs: 400 * 86_400_000,
-  maxBuckets: 2_000,
-})
-
-function checkAnalyticsRange(windowMs: number, bucketMs: number): void {
-  const { minBucketMs, maxWindowMs, maxBuckets } = ANALYTICS_LIMITS
-  const bad = (path: string, message: string) =>
-    new TasklaneError('validation_failed', `${path} ${message}`, [{ path, message }])
-  if (!Number.isFinite(windowMs) || windowMs <= 0 || windowMs > maxWindowMs) {
-    throw bad('window', `must be a duration from 1s to ${formatDuration(maxWindowMs)} (got ${windowMs} ms)`)
-  }
-  if (!Number.isFinite(bucketMs) || bucketMs < minBucketMs || bucketMs > windowMs) {
-    throw bad(
-      'bucket',
-      `must be a duration from 1s up to the window, ${formatDuration(windowMs)} (got ${bucketMs} ms)`,
-    )
-  }
-  if (windowMs / bucketMs > maxBuckets) {
-    throw bad(
-      'bucket',
-      `is too small for the window: at most ${maxBuckets} buckets (use a bucket of ${formatDuration(Math.ceil(windowMs / maxBuckets))} or more)`,
-    )
-  }
-}
-
-/**
- * Per task name and time bucket over the window: outcomes, retries, throughput, wait and run
- * percentiles and error rate, all computed in SQL (percentile_cont, date_bin).
- * @example await computeAnalytics(deps, { windowMs: 86_400_000, bucketMs: 3_600_000 })
- */
-export async function computeAnalytics(
-  d: StatsDeps,
-  o: { windowMs: number; bucketMs: number; task?: string },
-): Promise<Analytics> {
-  checkAnalyticsRange(o.windowMs, o.bucketMs)
-  const to = new Date()
-  const rows = await analyticsRows(d.db, o)
-  return {
-    window: formatDuration(o.windowMs),
-    bucket: formatDuration(o.bucketMs),
-    from: new Date(to.getTime() - o.windowMs).toISOString(),
-    to: to.toISOString(),
-    rows: rows.map((r) => {
-      const done = r.completed + r.failed
-      return {
-        task: r.task,
-        bucket: new Date(r.bucket).toISOString(),
-        completed: r.completed,
-        failed: r.failed,
-        cancelled: r.cancelled,
-        retried: r.retried,
-        throughput: round(ratio(done, r.seconds), 4),
-        waitP50Ms: r.wait ? round(r.wait[0], 1) : null,
-        waitP95Ms: r.wait ? round(r.wait[1], 1) : null,
-        waitP99Ms: r.wait ? round(r.wait[2], 1) : null,
-        runP50Ms: r.run ? round(r.run[0], 1) : null,
-        runP95Ms: r.run ? round(r.run[1], 1) : null,
-        runP99Ms: r.run ? round(r.run[2], 1) : null,
-        errorRate: round(ratio(r.failed, done), 4),
-      }
-    }),
-  }
-}
+// computeAnalytics lives beside its own repository; tasklane.ts and users import it from here.
+export { type Analytics, type AnalyticsBucket, computeAnalytics } from './analytics.service.ts'

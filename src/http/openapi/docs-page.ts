@@ -80,13 +80,16 @@ const SCRIPT = `
     });
     return ul;
   }
-  function schemaBlock(content) {
+  // A schema named by $ref is expanded once per operation (the Error shape of 4xx/5xx, say).
+  function schemaBlock(content, shown) {
     var box = el('div');
     Object.keys(content || {}).forEach(function (type) {
       var s = content[type].schema || {};
       box.appendChild(el('div', null, null, el('code', null, type), el('span', null, ' '), el('span', 't', typeOf(s))));
       var d = resolve(s).description;
       if (d) box.appendChild(el('div', 's', d));
+      if (s.$ref && shown.indexOf(s.$ref) >= 0) return;
+      if (s.$ref) shown.push(s.$ref);
       var tree = schemaNode(s, 0, s.$ref ? [s.$ref] : []);
       if (tree) box.appendChild(tree);
     });
@@ -94,6 +97,7 @@ const SCRIPT = `
   }
   function operation(path, method, op) {
     var body = el('div', 'body');
+    var shown = [];
     if (op.description) body.appendChild(el('p', null, op.description));
     if (op.security && op.security.length) body.appendChild(el('p', 's', 'Needs Authorization: Bearer <token> when the server has an API token.'));
     if (op.parameters && op.parameters.length) {
@@ -107,13 +111,13 @@ const SCRIPT = `
     }
     if (op.requestBody) {
       body.appendChild(el('h4', null, 'Request body' + (op.requestBody.required ? '' : ' (optional)')));
-      body.appendChild(schemaBlock(op.requestBody.content));
+      body.appendChild(schemaBlock(op.requestBody.content, shown));
     }
     body.appendChild(el('h4', null, 'Responses'));
     Object.keys(op.responses || {}).forEach(function (status) {
       var r = op.responses[status];
       body.appendChild(el('div', null, null, el('span', 'status', status), el('span', 's', ' ' + (r.description || ''))));
-      if (r.content) body.appendChild(schemaBlock(r.content));
+      if (r.content) body.appendChild(schemaBlock(r.content, shown));
     });
     return el('details', null, null,
       el('summary', null, null, el('span', 'm ' + method, method), el('span', 'p', path), el('span', 's', op.summary || '')), body);

@@ -28,7 +28,9 @@ export class SseReader {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no SSE message within ${timeoutMs} ms`)), left)
       })
-      const { done, value } = await Promise.race([this.#reader.read(), timeout]).finally(() => clearTimeout(timer))
+      const { done, value } = await Promise.race([this.#reader.read(), timeout]).finally(() =>
+        clearTimeout(timer),
+      )
       if (done) this.done = true
       else this.#parse(this.#decoder.decode(value, { stream: true }))
     }

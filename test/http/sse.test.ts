@@ -1,0 +1,161 @@
+import type { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tasklaneRoutes } from '../../src/http/routes.ts'
+import type { TasksEnv } from '../../src/http/with-tasks.ts'
+import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
+import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { startTasklane } from '../support/tasklane.ts'
+import { call } from './helpers/call.ts'
+import { SseReader } from './helpers/sse-reader.ts'
+import { waitUntil } from './helpers/wait-until.ts'
+
+/** Gates the steps of a running task from the test, so each progress report is awaited, not timed. */
+const gates = new Map<string, Array<() => void>>()
+function gate(taskId: string): Promise<void> {
+  return new Promise((resolve) => gates.set(taskId, [...(gates.get(taskId) ?? []), resolve]))
+}
+function open(taskId: string): boolean {
+  const waiting = gates.get(taskId)?.shift()
+  waiting?.()
+  return waiting !== undefined
+}
+
+const stepper = defineTask({
+  name: 'stepper',
+  retry: { limit: 0 },
+  async run(args: { fail?: boolean }, ctx) {
+    await ctx.progress(10, 'fetching')
+    await gate(ctx.taskId)
+    await ctx.progress(60, 'crunching')
+    await gate(ctx.taskId)
+    if (args.fail) throw new Error('crunch failed')
+    return { rows: 42 }
+  },
+})
+const quick = defineTask({
+  name: 'quick',
+  async run() {
+    return 'done'
+  },
+})
+
+describe('Server-Sent Events', () => {
+  let db: TestDatabase
+  let tasks: Tasklane
+  let app: Hono<TasksEnv>
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    tasks = await startTasklane(db.url, [stepper, quick], { workers: 2 })
+    app = tasklaneRoutes(tasks, { heartbeatMs: 100 })
+  })
+  afterAll(async () => {
+    for (const id of gates.keys()) while (open(id));
+    await tasks?.stop({ timeout: '1s' })
+    await db?.drop()
+  })
+
+  const stream = async (path: string) => {
+    const res = await app.request(path)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/event-stream')
+    return new SseReader(res)
+  }
+
+  it("streams a task's progress, its final state as `result`, then ends", async () => {
+    const { taskId } = await tasks.addTask(stepper, {})
+    const sse = await stream(`/tasks/${taskId}/events`)
+    const first = await sse.nextEvent()
+    expect(first).toMatchObject({ event: 'status', json: { taskId, task: 'stepper' } })
+    const early = await sse.until((e) => e.event === 'progress' && e.json.percent === 10)
+    expect(early.at(-1)!.json).toMatchObject({ type: 'progress', taskId, percent: 10, step: 'fetching' })
+    await waitUntil(() => open(taskId), { what: 'the task to reach its first gate' })
+    const mid = await sse.until((e) => e.event === 'progress' && e.json.percent === 60)
+    expect(mid.at(-1)!.json.step).toBe('crunching')
+    await waitUntil(() => open(taskId), { what: 'the second gate' })
+    const rest = await sse.until((e) => e.event === 'result')
+    expect(rest.map((e) => e.event)).toEqual(['status', 'result'])
+    expect(rest[0]!.json.status).toBe('completed')
+    expect(rest[1]!.json).toMatchObject({ taskId, status: 'completed', result: { rows: 42 } })
+    expect(await sse.next()).toBeNull()
+  })
+
+  it('ends a failed task with an `error` event carrying the TaskInfo', async () => {
+    const { taskId } = await tasks.addTask(stepper, { fail: true })
+    const sse = await stream(`/tasks/${taskId}/events`)
+    await waitUntil(() => open(taskId), { what: 'the first gate' })
+    await waitUntil(() => open(taskId), { what: 'the second gate' })
+    const events = await sse.until((e) => e.event === 'error')
+    expect(events.at(-1)!.json).toMatchObject({
+      taskId,
+      status: 'failed',
+      error: { message: 'crunch failed' },
+    })
+    expect(await sse.next()).toBeNull()
+  })
+
+  it('for a task already finished: its final status and result, then the end', async () => {
+    const { taskId } = await tasks.addTask(quick, {})
+    await tasks.waitFor(taskId)
+    const sse = await stream(`/tasks/${taskId}/events`)
+    const events = await sse.until(() => false)
+    expect(events.map((e) => [e.event, e.json.status])).toEqual([
+      ['status', 'completed'],
+      ['result', 'completed'],
+    ])
+    expect(events[1]!.json.result).toBe('done')
+  })
+
+  it('answers 404 before streaming for an unknown or malformed id, leaving no listener', async () => {
+    const baseline = tasks.bus.listenerCount
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'nope']) {
+      const res = await call(app, 'GET', `/tasks/${id}/events`)
+      expect(res.status).toBe(404)
+      expect(res.json.error.code).toBe('not_found')
+    }
+    expect(tasks.bus.listenerCount).toBe(baseline)
+  })
+
+  it('sends heartbeat comments while nothing happens', async () => {
+    const { taskId } = await tasks.addTask(stepper, {})
+    const sse = await stream(`/tasks/${taskId}/events`)
+    let m = await sse.next()
+    while (m && !('comment' in m)) m = await sse.next()
+    expect(m).toEqual({ comment: 'heartbeat' })
+    await sse.close()
+    await waitUntil(() => open(taskId))
+    await waitUntil(() => open(taskId))
+    await tasks.waitFor(taskId)
+  })
+
+  it.each([
+    ['a task stream', true],
+    ['the all-events stream', false],
+  ])('removes the bus listeners of %s when the client disconnects', async (_what, perTask) => {
+    const { taskId } = await tasks.addTask(stepper, {})
+    const baseline = tasks.bus.listenerCount
+    const sse = await stream(perTask ? `/tasks/${taskId}/events` : '/events')
+    await sse.next()
+    expect(tasks.bus.listenerCount).toBe(baseline + 2)
+    await sse.close()
+    await waitUntil(() => tasks.bus.listenerCount === baseline, { what: 'the listeners to be removed' })
+    await waitUntil(() => open(taskId))
+    await waitUntil(() => open(taskId))
+    await tasks.waitFor(taskId)
+  })
+
+  it('GET /events streams every task event, filtered by task name', async () => {
+    const sse = await stream('/events?task=quick')
+    expect(await sse.next()).toEqual({ comment: 'connected' })
+    const { taskId: stepperId } = await tasks.addTask(stepper, {})
+    const { taskId } = await tasks.addTask(quick, {})
+    const events = await sse.until((e) => e.event === 'status' && e.json.status === 'completed')
+    expect(new Set(events.map((e) => e.json.task))).toEqual(new Set(['quick']))
+    expect(events.every((e) => e.json.taskId === taskId)).toBe(true)
+    await sse.close()
+    await waitUntil(() => open(stepperId))
+    await waitUntil(() => open(stepperId))
+    await tasks.waitFor(stepperId)
+  })
+})
