@@ -36,6 +36,7 @@ import { Maintenance } from './worker/maintenance.ts'
 import { QueueRunner } from './worker/queue-runner.ts'
 import { Settler } from './worker/settler.ts'
 import { createThreadExecutor, type ThreadExecutor } from './worker/thread-pool.ts'
+import { listLiveWorkers } from './workers/worker-process.repository.ts'
 
 type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
 
@@ -450,6 +451,23 @@ export class Tasklane {
   /** The task, live or finished, or null when there is no such task. */
   async getTask(taskId: string): Promise<TaskInfo | null> {
     return this.#live().reader.get(taskId)
+  }
+
+  /** Live worker processes (heartbeat within the heartbeat timeout), oldest first. */
+  async listWorkers() {
+    const rows = await listLiveWorkers(this.#live().db.kysely, this.heartbeatTimeoutMs)
+    return rows.map((w) => ({
+      id: w.id,
+      host: w.host,
+      pid: w.pid,
+      queues: w.queues as Record<string, number>,
+      concurrency: w.concurrency,
+      busy: w.busy,
+      rssMb: Math.round(w.rss_mb * 10) / 10,
+      cpuPercent: Math.round(w.cpu_percent * 10) / 10,
+      startedAt: new Date(w.started_at).toISOString(),
+      heartbeatAt: new Date(w.heartbeat_at).toISOString(),
+    }))
   }
 
   /** Every attempt that failed (and the final one), with timings and errors. */

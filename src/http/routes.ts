@@ -10,6 +10,7 @@ import { registerStatsRoutes } from './stats/stats.routes.ts'
 import { registerEnqueueRoutes } from './tasks/enqueue.routes.ts'
 import { registerTaskRoutes } from './tasks/task.routes.ts'
 import { type TasksEnv, withTasks } from './with-tasks.ts'
+import { registerWorkerRoutes } from './workers.routes.ts'
 
 export interface TasklaneRoutesOptions {
   /** Bearer token every route but /health requires. Default: config.apiToken (TASKLANE_API_TOKEN); null: none. */
@@ -50,6 +51,7 @@ export function tasklaneRoutes(tasks: Tasklane, options: TasklaneRoutesOptions =
   registerTaskRoutes(ctx)
   registerEventRoutes(ctx)
   registerStatsRoutes(ctx)
+  registerWorkerRoutes(ctx)
   registerDocsRoutes(ctx)
   return app
 }

@@ -45,8 +45,39 @@ export const TaskInfoSchema = z
     finishedAt: iso.nullable(),
     waitMs: z.number().nullable(),
     durationMs: z.number().nullable(),
+    attemptsHistory: z
+      .array(
+        z.object({
+          attempt: z.number().int(),
+          outcome: z.string(),
+          error: z.unknown(),
+          startedAt: iso.nullable(),
+          finishedAt: iso,
+          durationMs: z.number().nullable(),
+          workerId: z.string().nullable(),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'GET /tasks/{id} only: every attempt that failed, timed out or was lost' }),
   })
   .openapi('TaskInfo')
+
+export const WorkerSchema = z
+  .object({
+    id: z.string(),
+    host: z.string(),
+    pid: z.number().int(),
+    queues: z.record(z.string(), z.number().int()),
+    concurrency: z.number().int(),
+    busy: z.number().int(),
+    rssMb: z.number(),
+    cpuPercent: z.number(),
+    startedAt: iso,
+    heartbeatAt: iso,
+  })
+  .openapi('Worker')
+
+export const RetryFailedResultSchema = z.object({ retried: z.number().int() }).openapi('RetryFailedResult')
 
 const enqueueFields = {
   args: z.unknown().optional().openapi({ description: "the task's args (JSON); checked against its schema" }),

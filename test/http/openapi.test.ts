@@ -22,6 +22,8 @@ const ROUTES = {
   '/events': ['get'],
   '/stats': ['get'],
   '/analytics': ['get'],
+  '/workers': ['get'],
+  '/tasks/{name}/retry-failed': ['post'],
   '/metrics': ['get'],
   '/health': ['get'],
   '/ready': ['get'],

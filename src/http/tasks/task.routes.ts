@@ -2,7 +2,14 @@ import { createRoute } from '@hono/zod-openapi'
 import { TasklaneError } from '../../errors.ts'
 import { errorResponses } from '../error-handler.ts'
 import { type RouteContext, SECURED } from '../route-context.ts'
-import { IdParamSchema, ListQuerySchema, TaskInfoSchema, TaskPageSchema } from '../schemas.ts'
+import {
+  IdParamSchema,
+  ListQuerySchema,
+  NameParamSchema,
+  RetryFailedResultSchema,
+  TaskInfoSchema,
+  TaskPageSchema,
+} from '../schemas.ts'
 
 const taskInfo = { 'application/json': { schema: TaskInfoSchema } }
 
@@ -47,6 +54,19 @@ function controlRoute(verb: 'cancel' | 'retry') {
   })
 }
 
+const retryFailedRoute = createRoute({
+  method: 'post',
+  path: '/tasks/{name}/retry-failed',
+  summary: 'Run every failed task of one name again',
+  description: 'Dead-lettered tasks included; at most 1,000 per call. Answers how many were retried.',
+  security: SECURED,
+  request: { params: NameParamSchema },
+  responses: {
+    200: { description: 'how many', content: { 'application/json': { schema: RetryFailedResultSchema } } },
+    ...errorResponses(401, 404, 503),
+  },
+})
+
 function notFound(id: string): TasklaneError {
   return new TasklaneError('not_found', `no task with id '${id}'`)
 }
@@ -56,7 +76,17 @@ export function registerTaskRoutes({ app, guard }: RouteContext): void {
     const { id } = c.req.valid('param')
     const info = await c.var.tasks.getTask(id)
     if (!info) throw notFound(id)
-    return c.json(info, 200)
+    const attempts = await c.var.tasks.getAttempts(id)
+    const attemptsHistory = attempts.map((a) => ({
+      attempt: a.attempt,
+      outcome: a.outcome,
+      error: a.error,
+      startedAt: a.started_at ? new Date(a.started_at).toISOString() : null,
+      finishedAt: new Date(a.finished_at).toISOString(),
+      durationMs: a.duration_ms,
+      workerId: a.worker_id,
+    }))
+    return c.json({ ...info, attemptsHistory }, 200)
   })
 
   app.openapi({ ...listRoute, middleware: guard }, async (c) => {
@@ -77,5 +107,9 @@ export function registerTaskRoutes({ app, guard }: RouteContext): void {
 
   app.openapi({ ...controlRoute('retry'), middleware: guard }, async (c) => {
     return c.json(await c.var.tasks.retry(c.req.valid('param').id), 200)
+  })
+
+  app.openapi({ ...retryFailedRoute, middleware: guard }, async (c) => {
+    return c.json(await c.var.tasks.retryFailed(c.req.valid('param').name), 200)
   })
 }
