@@ -56,51 +56,88 @@ export async function waitForTask(
 
 /**
  * Progress and status events from every process, as an async iterator; with `taskId`, it ends after
- * the task's final status (at once, with that status, for a task already finished).
+ * the task's final status (at once, with that status, for a task already finished). Written as an
+ * iterator object rather than an async generator so that `return()` (a `break` out of `for await`)
+ * unsubscribes at once, even while it is waiting for the next event: a generator would only run its
+ * `finally` after the next matching event arrived, holding a bus listener until then.
  */
-export async function* streamTaskEvents(
+export function streamTaskEvents(
   bus: EventBus,
   reader: TaskReader,
   filter: EventFilter,
 ): AsyncGenerator<TaskEvent> {
   const buffered: TaskEvent[] = []
-  let notify: (() => void) | null = null
+  let waiting: ((r: IteratorResult<TaskEvent>) => void) | null = null
+  let done = false
+  let first: Promise<void> | null = null
   const off = bus.onMessage((m) => {
-    if (m.type === 'cancel') return
+    if (done || m.type === 'cancel') return
     if (filter.taskId && m.taskId !== filter.taskId) return
     if (filter.task && m.task !== filter.task) return
     if (filter.queue && m.queue !== filter.queue) return
-    buffered.push(m)
-    notify?.()
+    if (waiting) {
+      const w = waiting
+      waiting = null
+      w(deliver(m))
+    } else buffered.push(m)
   })
-  try {
-    if (filter.taskId) {
-      const info = await reader.get(filter.taskId, { withPosition: false })
-      if (!info) throw new TasklaneError('not_found', `no task with id '${filter.taskId}'`)
-      if (FINAL_STATUSES.has(info.status)) {
-        yield {
-          type: 'status',
-          taskId: info.taskId,
-          task: info.task,
-          queue: info.queue,
-          status: info.status,
-          at: info.finishedAt ?? new Date().toISOString(),
-        }
-        return
-      }
-    }
-    for (;;) {
-      while (buffered.length > 0) {
-        const ev = buffered.shift()!
-        yield ev
-        if (filter.taskId && ev.type === 'status' && FINAL_STATUSES.has(ev.status)) return
-      }
-      await new Promise<void>((resolve) => {
-        notify = resolve
-      })
-      notify = null
-    }
-  } finally {
+  const finish = (): IteratorResult<TaskEvent> => {
+    done = true
     off()
+    const w = waiting
+    waiting = null
+    w?.({ done: true, value: undefined })
+    return { done: true, value: undefined }
   }
+  // After a task's final status, the next call ends the stream.
+  let endAfterThis = false
+  const deliver = (ev: TaskEvent): IteratorResult<TaskEvent> => {
+    if (filter.taskId && ev.type === 'status' && FINAL_STATUSES.has(ev.status)) endAfterThis = true
+    return { done: false, value: ev }
+  }
+  // A task that is already finished (or unknown) is settled before any live event is delivered.
+  const checkFinished = async () => {
+    if (!filter.taskId) return
+    const info = await reader.get(filter.taskId, { withPosition: false })
+    if (!info) {
+      finish()
+      throw new TasklaneError('not_found', `no task with id '${filter.taskId}'`)
+    }
+    if (FINAL_STATUSES.has(info.status)) {
+      buffered.length = 0
+      buffered.push({
+        type: 'status',
+        taskId: info.taskId,
+        task: info.task,
+        queue: info.queue,
+        status: info.status,
+        at: info.finishedAt ?? new Date().toISOString(),
+      })
+    }
+  }
+  const iterator: AsyncGenerator<TaskEvent> = {
+    async next() {
+      if (done) return { done: true, value: undefined }
+      first ??= checkFinished()
+      await first
+      if (done) return { done: true, value: undefined }
+      if (endAfterThis) return finish()
+      const ev = buffered.shift()
+      if (ev) return deliver(ev)
+      return new Promise<IteratorResult<TaskEvent>>((resolve) => {
+        waiting = resolve
+      })
+    },
+    async return() {
+      return finish()
+    },
+    async throw(err: unknown) {
+      finish()
+      throw err
+    },
+    [Symbol.asyncIterator]() {
+      return iterator
+    },
+  }
+  return iterator
 }

@@ -143,3 +143,36 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
     expect(statuses.at(-1)).toBe('completed')
   })
 })
+
+describe('events() iterator', () => {
+  let db: TestDatabase
+  let tasks: Tasklane
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    tasks = await startTasklane(db.url, [echo], { workers: 0 })
+  })
+  afterAll(async () => {
+    await tasks?.stop()
+    await db?.drop()
+  })
+
+  it('releases its bus listener at once when the consumer stops waiting', async () => {
+    const before = tasks.bus.listenerCount
+    const { taskId } = await tasks.addTask(echo, { i: 1 }, { delay: '1h' })
+    const it = tasks.events({ taskId })
+    const pending = it.next()
+    expect(tasks.bus.listenerCount).toBe(before + 1)
+    await it.return(undefined)
+    expect(await pending).toEqual({ done: true, value: undefined })
+    expect(tasks.bus.listenerCount).toBe(before)
+  })
+
+  it('yields the final status of a finished task, then ends', async () => {
+    const { taskId } = await tasks.addTask(echo, { i: 2 }, { delay: '1h' })
+    await tasks.cancel(taskId)
+    const seen = []
+    for await (const ev of tasks.events({ taskId })) seen.push(ev)
+    expect(seen).toEqual([expect.objectContaining({ type: 'status', status: 'cancelled' })])
+  })
+})
