@@ -25,7 +25,7 @@ export function createBoss({ connectionString, config, supervise, max = 4, log }
   const boss = new PgBoss({
     connectionString,
     schema: config.bossSchema,
-    backend: config.dbBackend === 'yugabytedb' ? 'postgres' : config.dbBackend,
+    backend: config.dbBackend,
     max,
     application_name: 'tasklane-boss',
     // pg-boss's pool serves the lease (fetch) and heartbeats. The lease must walk the fetch index
@@ -61,7 +61,7 @@ export async function migrateBoss(
   const boss = new PgBoss({
     connectionString,
     schema: config.bossSchema,
-    backend: config.dbBackend === 'yugabytedb' ? 'postgres' : config.dbBackend,
+    backend: config.dbBackend,
     max: 2,
     migrate: true,
     supervise: false,
