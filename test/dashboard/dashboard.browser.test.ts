@@ -241,12 +241,14 @@ describe.skipIf(!executablePath)('dashboard in a browser', () => {
 
     // Every call the pages made is bounded, whatever the size of history: pages of <= 100, one hour.
     const bounded = [
-      /^GET \/(stats|metrics|openapi\.json)$/,
+      // /workers lists live processes: bounded by the deployment, not by history.
+      /^GET \/(stats|metrics|openapi\.json|workers)$/,
       /^GET \/analytics\?window=1h&bucket=1m(&task=[\w.-]+)?$/,
       /^GET \/tasks\?(.+&)?limit=(\d|[1-9]\d|100)(&.*)?$/,
       /^GET \/tasks\/[0-9a-f-]{36}(\/events)?$/,
       /^GET \/events(\?.*)?$/,
       /^POST \/tasks\/[0-9a-f-]{36}\/(cancel|retry)$/,
+      /^POST \/tasks\/[\w.-]+\/retry-failed$/,
     ]
     expect(apiRequests.filter((r) => !bounded.some((re) => re.test(r)))).toEqual([])
     // The one expected error: the browser logs the 409 of the refused retry above.

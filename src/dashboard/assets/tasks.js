@@ -234,7 +234,7 @@ async function onStatus(e) {
   if (FINAL.has(e.status)) update(await api(`/tasks/${e.taskId}`))
 }
 
-/** Retries every failed task of one name, a bounded page at a time, five requests at once. */
+/** Retries every failed task of one name with one request (POST /tasks/:name/retry-failed). */
 async function retryAllFailed(task) {
   const ok = await confirmAction(
     `Retry every failed ${task}?`,
@@ -242,32 +242,12 @@ async function retryAllFailed(task) {
     'Retry all failed',
   )
   if (!ok) return
-  let retried = 0
-  const refusals = []
-  let next = null
-  do {
-    const q = new URLSearchParams({ status: 'failed', task, limit: '100' })
-    if (next) q.set('cursor', next)
-    const page = await api(`/tasks?${q}`)
-    for (let i = 0; i < page.items.length; i += 5) {
-      const batch = page.items.slice(i, i + 5)
-      const results = await Promise.allSettled(
-        batch.map((t) => api(`/tasks/${t.taskId}/retry`, { method: 'POST' })),
-      )
-      for (const r of results) {
-        if (r.status === 'fulfilled') retried++
-        else refusals.push(r.reason.message)
-      }
-    }
-    if (page.nextCursor) notify(`Retrying failed ${task}: ${retried} so far…`)
-    next = page.nextCursor
-  } while (next)
-  const refused = refusals.length > 0 ? ` ${refusals.length} refused: ${refusals[0]}` : ''
+  const { retried } = await api(`/tasks/${encodeURIComponent(task)}/retry-failed`, { method: 'POST' })
   notify(
-    retried + refusals.length === 0
+    retried === 0
       ? `No failed ${task} tasks to retry.`
-      : `Retried ${retried} failed ${task} ${retried === 1 ? 'task' : 'tasks'}.${refused}`,
-    refusals.length > 0 ? 'error' : 'info',
+      : `Retried ${retried} failed ${task} ${retried === 1 ? 'task' : 'tasks'}.`,
+    'info',
   )
   await load()
 }
