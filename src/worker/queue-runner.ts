@@ -226,9 +226,13 @@ export class QueueRunner {
   #runAttempt(job: LeasedJob): Promise<void> {
     const controller = new AbortController()
     const entry: RunningAttempt = { job, controller, reason: null, done: Promise.resolve() }
+    // The same task leased again while an earlier attempt of it still runs here means that attempt's
+    // claim lapsed (pg-boss re-queued it): abort the stale one, and let neither attempt's cleanup
+    // remove the other's entry (which would leave the new claim without heartbeats).
+    this.abort(job.id, 'lost')
     this.#running.set(job.id, entry)
     entry.done = this.#attempt(entry).finally(() => {
-      this.#running.delete(job.id)
+      if (this.#running.get(job.id) === entry) this.#running.delete(job.id)
       this.#fillSlots()
       this.wake()
     })

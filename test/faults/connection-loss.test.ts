@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Tasklane } from '../../src/tasklane.ts'
+import { startTasklane } from '../support/tasklane.ts'
+import { hold, record, tasks } from './fixtures/fault-tasks.ts'
+import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
+import { Fleet } from './support/fleet.ts'
+import { report, since, waitUntil } from './support/wait.ts'
+
+// Scenario 5: every tasklane connection (application_name like 'tasklane%': pools, pg-boss, LISTEN) is
+// terminated by the server, once while the workers are busy and once while they are idle. Workers
+// poll only every 60 s here, so tasks picked up within a second or two prove NOTIFY wake-ups work
+// again on the re-established LISTEN connections.
+const HOLDS = 40
+const WORKERS = 2
+
+async function completed(pg: FaultPostgres, ids: string[]): Promise<number> {
+  const { rows } = await pg.query(
+    `select count(*) as n from tasklane.task_history where task_id = any($1::uuid[]) and status = 'completed'`,
+    [ids],
+  )
+  return Number(rows[0].n)
+}
+
+async function terminateTasklaneConnections(pg: FaultPostgres): Promise<Record<string, number>> {
+  const { rows } = await pg.query<{ application_name: string; n: number }>(
+    `select application_name, count(*)::int as n from (
+       select application_name, pg_terminate_backend(pid) as killed from pg_stat_activity
+       where application_name like 'tasklane%' and pid <> pg_backend_pid()
+     ) t where killed group by application_name order by application_name`,
+  )
+  return Object.fromEntries(rows.map((r) => [r.application_name, r.n]))
+}
+
+async function listeners(pg: FaultPostgres): Promise<number> {
+  const { rows } = await pg.query(
+    `select count(*)::int as n from pg_stat_activity where application_name = 'tasklane-listen'`,
+  )
+  return rows[0].n
+}
+
+describe('fault scenario 5: every tasklane connection terminated', () => {
+  let pg: FaultPostgres
+  let fleet: Fleet
+  let producer: Tasklane
+
+  beforeAll(async () => {
+    pg = await startFaultPostgres()
+    fleet = new Fleet({ DATABASE_URL: pg.url, TASKLANE_WORKERS: '8', TASKLANE_POLL_INTERVAL: '60s' })
+    // In process, and its connections are terminated too: a producer must survive it as well.
+    producer = await startTasklane(pg.url, tasks, {
+      workers: 0,
+      supervise: false,
+      env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' },
+    })
+  })
+  afterAll(async () => {
+    await fleet?.killAll()
+    await producer?.stop()
+    await pg?.destroy()
+  })
+
+  /** Enqueues 5 tasks on idle workers and returns how long until all 5 completed. */
+  async function wakeUpLatency(): Promise<number> {
+    const start = Date.now()
+    const ids = (await producer.addTasks(record, [{}, {}, {}, {}, {}])).map((t) => t.taskId)
+    await waitUntil(
+      '5 tasks picked up by NOTIFY',
+      () => completed(pg, ids),
+      (n) => n === ids.length,
+      {
+        timeoutMs: 20_000,
+        everyMs: 25,
+      },
+    )
+    return since(start)
+  }
+
+  it('reconnects pools and LISTEN, resumes NOTIFY wake-ups, loses no task', async () => {
+    const workers = await Promise.all(Array.from({ length: WORKERS }, () => fleet.worker()))
+    const expectedListeners = WORKERS + 1
+    await waitUntil(
+      'LISTEN connections',
+      () => listeners(pg),
+      (n) => n === expectedListeners,
+      { timeoutMs: 10_000 },
+    )
+    const before = await wakeUpLatency()
+
+    // Round 1: busy workers (16 slots, 40 tasks of 1 s).
+    const held = (
+      await producer.addTasks(
+        hold,
+        Array.from({ length: HOLDS }, () => ({ ms: 1_000 })),
+      )
+    ).map((t) => t.taskId)
+    await Promise.all(workers.map((w) => w.waitForLines(/^running /, 8, 20_000)))
+    const busyKill = await terminateTasklaneConnections(pg)
+    const busyAt = Date.now()
+    await waitUntil(
+      'LISTEN re-established',
+      () => listeners(pg),
+      (n) => n === expectedListeners,
+      { timeoutMs: 15_000 },
+    )
+    const busyReconnectMs = since(busyAt)
+    await waitUntil(
+      `${HOLDS} held tasks completed`,
+      () => completed(pg, held),
+      (n) => n === HOLDS,
+      { timeoutMs: 60_000 },
+    )
+    const afterBusy = await wakeUpLatency()
+
+    // Round 2: idle workers.
+    const idleKill = await terminateTasklaneConnections(pg)
+    const idleAt = Date.now()
+    await waitUntil(
+      'LISTEN re-established',
+      () => listeners(pg),
+      (n) => n === expectedListeners,
+      { timeoutMs: 15_000 },
+    )
+    const idleReconnectMs = since(idleAt)
+    const afterIdle = [await wakeUpLatency(), await wakeUpLatency(), await wakeUpLatency()]
+
+    for (const killed of [busyKill, idleKill]) {
+      expect(killed['tasklane-listen']).toBe(expectedListeners)
+      expect(killed['tasklane-boss']).toBeGreaterThan(0)
+    }
+    expect(busyKill.tasklane).toBeGreaterThan(0)
+    // The poll interval is 60 s: anything this fast was woken by NOTIFY.
+    for (const ms of [afterBusy, ...afterIdle]) expect(ms).toBeLessThan(5_000)
+    for (const w of workers) expect(w.alive()).toBe(true)
+
+    const history = await pg.query(
+      `select count(*)::int as rows, count(*) filter (where status = 'completed')::int as completed from tasklane.task_history`,
+    )
+    const total = HOLDS + 5 * 5
+    expect(history.rows[0]).toEqual({ rows: total, completed: total })
+    const executed = await pg.query(
+      'select count(distinct task_id)::int as n, count(*)::int as runs from public.fault_exec',
+    )
+    expect(executed.rows[0].n).toBe(total)
+    const active = await pg.query(`select count(*)::int as n from pgboss.job where state < 'completed'`)
+    expect(active.rows[0].n).toBe(0)
+    report('5 connection loss', {
+      terminatedBusy: busyKill,
+      terminatedIdle: idleKill,
+      listenReconnectMs: { busy: busyReconnectMs, idle: idleReconnectMs },
+      wakeUpLatencyMs: { before, afterBusy, afterIdle },
+      tasks: total,
+      executions: executed.rows[0].runs,
+    })
+  }, 120_000)
+})

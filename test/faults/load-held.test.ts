@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
+import { Fleet } from './support/fleet.ts'
+import { startLoad } from './support/load.ts'
+import { percentile, report, since, waitUntil } from './support/wait.ts'
+
+// Scenario 12: sustained HTTP enqueue at a steady rate while workers run. No request may fail, the
+// memory of every process and the number of database connections must stay bounded (no growth over
+// the run), and the latency percentiles are reported. FAULT_LOAD_SECONDS sets the length (10 s by
+// default; `npm run test:faults` runs 60 s), FAULT_LOAD_RATE the requests per second (default 100).
+const SECONDS = Number(process.env.FAULT_LOAD_SECONDS ?? 10)
+const RATE = Number(process.env.FAULT_LOAD_RATE ?? 100)
+/** Connections a tasklane process may hold: its pool (10), pg-boss's pool (4), LISTEN (1). */
+const CONNECTIONS_PER_PROCESS = 15
+/** RSS growth allowed between the first and the last third of the run, per process. */
+const RSS_GROWTH_MB = 64
+
+interface Sample {
+  at: number
+  rss: Record<string, number>
+  connections: number
+}
+
+describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/s`, () => {
+  let pg: FaultPostgres
+  let fleet: Fleet
+
+  beforeAll(async () => {
+    pg = await startFaultPostgres()
+    fleet = new Fleet({ DATABASE_URL: pg.url, TASKLANE_WORKERS: '8', LOG_LEVEL: 'warn' })
+  })
+  afterAll(async () => {
+    await fleet?.killAll()
+    await pg?.destroy()
+  })
+
+  it(
+    'answers every request, keeps memory and connections bounded, reports latency',
+    async () => {
+      // LOG_LEVEL=warn keeps the per-request log quiet; readiness comes from the listening line and,
+      // for workers, from their row in the workers table.
+      const api = await fleet.serve({ LOG_LEVEL: 'info' }, ['--no-workers'])
+      const workers = await Promise.all([
+        fleet.worker({ LOG_LEVEL: 'info' }),
+        fleet.worker({ LOG_LEVEL: 'info' }),
+      ])
+      const processes = [api, ...workers]
+
+      const samples: Sample[] = []
+      const sampler = setInterval(() => {
+        void pg
+          .query(`select count(*)::int as n from pg_stat_activity where application_name like 'tasklane%'`)
+          .then(({ rows }) => {
+            samples.push({
+              at: Date.now(),
+              rss: Object.fromEntries(processes.map((p) => [p.name, p.rssMb()])),
+              connections: rows[0].n,
+            })
+          })
+      }, 1_000)
+
+      const start = Date.now()
+      const load = startLoad({ url: `${api.baseUrl}/tasks/record`, rate: RATE, durationMs: SECONDS * 1_000 })
+      const answers = await load.finished!
+      const loadMs = since(start)
+      const ids = answers.filter((a) => a.status === 202).map((a) => a.body.taskId as string)
+      await waitUntil(
+        `${ids.length} tasks completed`,
+        async () =>
+          Number(
+            (
+              await pg.query(
+                `select count(*) as n from tasklane.task_history where task_id = any($1::uuid[]) and status = 'completed'`,
+                [ids],
+              )
+            ).rows[0].n,
+          ),
+        (n) => n === ids.length,
+        { timeoutMs: 60_000, everyMs: 250 },
+      )
+      const drainMs = since(start) - loadMs
+      clearInterval(sampler)
+
+      const failures = answers.filter((a) => a.status !== 202)
+      expect(
+        failures.map((a) => ({ status: a.status, error: a.networkError ?? a.body?.error?.code })),
+      ).toEqual([])
+      expect(load.skipped).toBe(0)
+      expect(answers.length).toBeGreaterThanOrEqual(Math.floor(SECONDS * RATE * 0.9))
+      for (const p of processes) expect(p.alive(), p.name).toBe(true)
+
+      const third = Math.max(1, Math.floor(samples.length / 3))
+      const early = samples.slice(0, third)
+      const late = samples.slice(-third)
+      const rss = Object.fromEntries(
+        processes.map((p) => {
+          const first = Math.max(...early.map((s) => s.rss[p.name] ?? 0))
+          const last = Math.max(...late.map((s) => s.rss[p.name] ?? 0))
+          return [
+            p.name,
+            { early: first, late: last, peak: Math.max(...samples.map((s) => s.rss[p.name] ?? 0)) },
+          ]
+        }),
+      )
+      for (const [name, r] of Object.entries(rss))
+        expect(r.late - r.early, `${name} RSS growth`).toBeLessThan(RSS_GROWTH_MB)
+      const connections = samples.map((s) => s.connections)
+      expect(Math.max(...connections)).toBeLessThanOrEqual(CONNECTIONS_PER_PROCESS * processes.length)
+
+      const latencies = answers.map((a) => a.ms)
+      const p99 = percentile(latencies, 99)
+      expect(p99).toBeLessThan(2_000)
+      report('12 load held', {
+        seconds: SECONDS,
+        rate: RATE,
+        requests: answers.length,
+        errors: failures.length,
+        latencyMs: {
+          p50: Math.round(percentile(latencies, 50)),
+          p95: Math.round(percentile(latencies, 95)),
+          p99: Math.round(p99),
+          max: Math.round(Math.max(...latencies)),
+        },
+        backlogDrainedAfterLoadMs: drainMs,
+        rssMb: rss,
+        connections: {
+          max: Math.max(...connections),
+          last: connections.at(-1),
+          bound: CONNECTIONS_PER_PROCESS * processes.length,
+        },
+      })
+    },
+    (SECONDS + 120) * 1_000,
+  )
+})
