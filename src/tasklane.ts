@@ -596,7 +596,9 @@ export class Tasklane {
     const r = this.#live()
     const task = this.registry.require(taskName)
     const request = buildRequest(task, args, {})
-    const { id: _id, data, ...jobOptions } = toBossJob(request, Math.ceil(this.heartbeatTimeoutMs / 1000))
+    // pg-boss's schedule() validates its options like send(): a heartbeat must be at least 10 s.
+    const heartbeatSeconds = Math.max(10, Math.ceil(this.heartbeatTimeoutMs / 1000))
+    const { id: _id, data, ...jobOptions } = toBossJob(request, heartbeatSeconds)
     try {
       await r.boss.schedule(task.queue, cron, data, {
         ...jobOptions,

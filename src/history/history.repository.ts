@@ -233,3 +233,31 @@ export async function recentMeanDurationMs(
     .executeTakeFirst()
   return row?.mean === null || row?.mean === undefined ? null : Number(row.mean)
 }
+
+/**
+ * Records attempts that left no row because their worker died mid-attempt (pg-boss re-queued the task
+ * after its heartbeat lapsed): every attempt below `attempt` that has no row gets one with outcome
+ * 'lost'. Called when such a task is leased again, and when pg-boss fails it for good.
+ */
+export async function recordLostAttempts(
+  db: Kysely<Database>,
+  tasks: { taskId: string; task: string; queue: string; before: number }[],
+): Promise<void> {
+  const relevant = tasks.filter((t) => t.before > 1)
+  if (relevant.length === 0) return
+  const lost = {
+    type: 'WorkerLost',
+    message: 'worker lost: its process stopped heartbeating during this attempt',
+    retryable: true,
+  }
+  await db
+    .insertInto('task_attempt')
+    .columns(['task_id', 'attempt', 'task', 'queue', 'outcome', 'error', 'finished_at'])
+    .expression(
+      sql`select x.task_id, n, x.task, x.queue, 'lost', ${JSON.stringify(lost)}::jsonb, now()
+          from jsonb_to_recordset(${JSON.stringify(relevant.map((t) => ({ task_id: t.taskId, task: t.task, queue: t.queue, before: t.before })))}::jsonb) as x(task_id uuid, task text, queue text, before int)
+          cross join lateral generate_series(1, x.before - 1) as n`,
+    )
+    .onConflict((oc) => oc.columns(['task_id', 'attempt']).doNothing())
+    .execute()
+}

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { QUEUE_NAME_PATTERN, TASK_NAME_PATTERN } from '../tasks/define-task.ts'
 
 // Request and response shapes of the HTTP API. They validate requests and feed /openapi.json, so the
 // document cannot drift from what the routes accept. Shapes follow DESIGN.md (TaskInfo, TaskStats).
@@ -118,10 +119,21 @@ export const TaskPageSchema = z
   .object({ items: z.array(TaskInfoSchema), nextCursor: z.string().nullable() })
   .openapi('TaskPage')
 
+// Filters are names: checked against the naming rules, so no value that Postgres cannot take as text
+// (a NUL byte) ever reaches a query.
+const taskFilter = z
+  .string()
+  .regex(TASK_NAME_PATTERN, 'a task name: a-z, 0-9, ".", "_" or "-", up to 100 characters')
+  .optional()
+const queueFilter = z
+  .string()
+  .regex(QUEUE_NAME_PATTERN, 'a queue name: a-z, 0-9, "_" or "-", up to 50 characters')
+  .optional()
+
 export const ListQuerySchema = z.object({
   status: z.enum(STATUSES).optional(),
-  task: z.string().optional(),
-  queue: z.string().optional(),
+  task: taskFilter,
+  queue: queueFilter,
   limit: z.coerce.number().int().min(1).max(500).optional().openapi({ type: 'integer', example: 50 }),
   cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
 })
@@ -144,12 +156,12 @@ export const IdempotencyHeaderSchema = z.object({
     }),
 })
 
-export const EventsQuerySchema = z.object({ task: z.string().optional(), queue: z.string().optional() })
+export const EventsQuerySchema = z.object({ task: taskFilter, queue: queueFilter })
 
 export const AnalyticsQuerySchema = z.object({
   window: z.string().optional().openapi({ example: '24h' }),
   bucket: z.string().optional().openapi({ example: '1h' }),
-  task: z.string().optional(),
+  task: taskFilter,
 })
 
 const n = z.number()

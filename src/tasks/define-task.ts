@@ -74,7 +74,7 @@ export interface TaskDefinition<Args = unknown, Result = unknown> {
 }
 
 export const TASK_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,99}$/
-const QUEUE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,49}$/
+export const QUEUE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,49}$/
 
 export function normalizeRetry(retry: RetryOptions | undefined, what: string): RetryPolicy {
   const limit = retry?.limit ?? 2

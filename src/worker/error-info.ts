@@ -20,7 +20,9 @@ function storable(text: string): string {
 export function describeError(err: unknown): ErrorInfo {
   if (err instanceof Error) {
     return {
-      type: storable(err instanceof TaskTimeoutError ? 'TimeoutError' : err.name || err.constructor.name || 'Error'),
+      type: storable(
+        err instanceof TaskTimeoutError ? 'TimeoutError' : err.name || err.constructor.name || 'Error',
+      ),
       message: storable(String(err.message)),
       ...(err.stack ? { stack: storable(err.stack) } : {}),
       retryable: !(err instanceof NonRetryableError),

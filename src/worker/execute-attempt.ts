@@ -1,7 +1,11 @@
 import type { TaskContext, TaskDefinition } from '../tasks/define-task.ts'
 
 /** Runs one attempt of a task: inline on the event loop, or in the worker-thread pool. */
-export type AttemptExecutor = (task: TaskDefinition<any, any>, args: unknown, ctx: TaskContext) => Promise<unknown>
+export type AttemptExecutor = (
+  task: TaskDefinition<any, any>,
+  args: unknown,
+  ctx: TaskContext,
+) => Promise<unknown>
 
 export const executeInline: AttemptExecutor = async (task, args, ctx) => task.run(args, ctx)
 

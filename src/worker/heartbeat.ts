@@ -7,6 +7,8 @@ import { beat, removeSilentWorkers, removeWorker } from '../workers/worker-proce
 import { fence } from './leased-job.ts'
 import type { QueueRunner } from './queue-runner.ts'
 
+const TICK_MS = 1_000
+
 export interface HeartbeatDeps {
   db: Kysely<Database>
   boss: PgBoss
@@ -31,13 +33,10 @@ export class Heartbeat {
   #lastCpu = process.cpuUsage()
   #lastAt = Date.now()
   #beating: Promise<void> | null = null
+  #lastBeatAt = 0
 
   constructor(deps: HeartbeatDeps) {
     this.#d = deps
-  }
-
-  get intervalMs(): number {
-    return Math.max(1_000, Math.floor(this.#d.heartbeatTimeoutMs / 3))
   }
 
   async start(): Promise<void> {
@@ -45,16 +44,28 @@ export class Heartbeat {
     await this.runOnce().catch((err) =>
       this.#d.log.warn({ err: (err as Error).message }, 'first heartbeat failed'),
     )
+    // Ticks every second; beats when due. Due is a third of the shortest heartbeat timeout among this
+    // process's own setting and those stamped on the jobs it holds: a job enqueued by a process with a
+    // 5 s timeout must be touched every ~1.7 s even where this worker's own timeout is 30 s.
     this.#timer = setInterval(() => {
-      if (!this.#beating) {
-        this.#beating = this.runOnce()
-          .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'heartbeat failed'))
-          .finally(() => {
-            this.#beating = null
-          })
-      }
-    }, this.intervalMs)
+      if (this.#beating || Date.now() - this.#lastBeatAt < this.#dueEveryMs()) return
+      this.#beating = this.runOnce()
+        .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'heartbeat failed'))
+        .finally(() => {
+          this.#beating = null
+        })
+    }, TICK_MS)
     this.#timer.unref()
+  }
+
+  #dueEveryMs(): number {
+    let shortest = this.#d.heartbeatTimeoutMs
+    for (const runner of this.#d.runners()) {
+      for (const job of runner.claims()) {
+        if (job.heartbeatSeconds) shortest = Math.min(shortest, job.heartbeatSeconds * 1000)
+      }
+    }
+    return Math.max(TICK_MS, Math.floor(shortest / 3))
   }
 
   async stop(): Promise<void> {
@@ -65,6 +76,7 @@ export class Heartbeat {
   }
 
   async runOnce(): Promise<void> {
+    this.#lastBeatAt = Date.now()
     const { db, boss, workerId, runners } = this.#d
     for (const runner of runners()) {
       const claims = runner.claims()

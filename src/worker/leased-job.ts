@@ -11,6 +11,11 @@ export interface LeasedJob {
   createdOn: Date
   startAfter: Date
   leasedAt: Date
+  /**
+   * The heartbeat timeout stamped on the job by whoever enqueued it: pg-boss re-queues the job when
+   * this worker does not touch it within that time, whatever this worker's own setting is.
+   */
+  heartbeatSeconds: number | null
 }
 
 export function attemptNumber(job: LeasedJob): number {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
-import { insertHistory, pruneHistory } from '../history/history.repository.ts'
+import { insertHistory, pruneHistory, recordLostAttempts } from '../history/history.repository.ts'
 import { pruneKeys } from '../idempotency/idempotency.repository.ts'
 import type { Logger } from '../logger.ts'
 import { terminalJobsWithoutHistory } from '../queue/job.repository.ts'
@@ -93,6 +93,16 @@ export class Maintenance {
             finishedAt: j.completed_on ?? at,
           }
         }),
+      )
+      // The attempt pg-boss failed for a lapsed heartbeat, and any earlier one lost the same way.
+      await recordLostAttempts(
+        trx,
+        jobs.map((j) => ({
+          taskId: j.id,
+          task: j.data?.task ?? 'unknown',
+          queue: j.queue,
+          before: j.retry_count + 2,
+        })),
       )
       await notifyEvents(
         trx,

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts'
 import { assertJson } from '../enqueue/json-args.ts'
 import { NonRetryableError, TaskTimeoutError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
+import { recordLostAttempts } from '../history/history.repository.ts'
 import type { Logger } from '../logger.ts'
 import { ProgressReporter } from '../progress/progress-reporter.ts'
 import type { PgBoss } from '../queue/boss.ts'
@@ -206,6 +207,19 @@ export class QueueRunner {
       includeMetadata: true,
     })
     const leasedAt = new Date()
+    // A re-leased task whose earlier attempts left no row died with its worker: record them as lost.
+    const retried = rows.filter((r) => r.retryCount > 0)
+    if (retried.length > 0) {
+      await recordLostAttempts(
+        this.#d.db,
+        retried.map((r) => ({
+          taskId: r.id,
+          task: r.data?.task ?? '',
+          queue: this.queue,
+          before: r.retryCount + 1,
+        })),
+      ).catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'could not record lost attempts'))
+    }
     // pg-boss returns the right set (the top of the queue) but not in priority order.
     return rows
       .map((r) => ({
@@ -219,6 +233,7 @@ export class QueueRunner {
         createdOn: new Date(r.createdOn),
         startAfter: new Date(r.startAfter),
         leasedAt,
+        heartbeatSeconds: r.heartbeatSeconds ?? null,
       }))
       .sort(byLeaseOrder)
   }

@@ -118,11 +118,9 @@ describe('fault scenario 10: cron across replicas', () => {
     })
   }, 200_000)
 
-  // Known bug, reported (src/tasklane.ts): schedule() copies the heartbeat timeout into the job options
-  // it hands pg-boss's schedule(), whose validation (like send()'s, which each cron slot goes through)
-  // requires heartbeatSeconds >= 10, while TASKLANE_HEARTBEAT_TIMEOUT may be as low as 5 s. Enqueues
-  // use pg-boss's insert(), which has no such check. Flip to it() once schedule() floors it at 10.
-  it.fails('known bug: schedule() works with TASKLANE_HEARTBEAT_TIMEOUT=5s', async () => {
+  // pg-boss's schedule() requires heartbeatSeconds >= 10 while TASKLANE_HEARTBEAT_TIMEOUT may be 5 s:
+  // tasks.schedule() floors it at 10.
+  it('schedules with TASKLANE_HEARTBEAT_TIMEOUT=5s', async () => {
     const t = await startTasklane(pg.url, tasks, {
       workers: 0,
       supervise: false,
@@ -130,6 +128,8 @@ describe('fault scenario 10: cron across replicas', () => {
     })
     try {
       await t.schedule('cron-tick', '0 3 * * *', {}, { key: 'five-second-heartbeat' })
+      const schedules = await t.listSchedules()
+      expect(schedules.map((s) => s.key)).toContain('five-second-heartbeat')
     } finally {
       await t.stop()
     }
