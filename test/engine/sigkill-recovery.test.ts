@@ -68,7 +68,9 @@ describe('a worker process killed with SIGKILL', () => {
     // The attempt that died with its worker is in the attempt history, as lost.
     const lost = await db.query(`select attempt, outcome, error->>'type' as type from tasklane.task_attempt`)
     expect(lost.rows).toHaveLength(20)
-    expect(lost.rows.every((r) => r.attempt === 1 && r.outcome === 'lost' && r.type === 'WorkerLost')).toBe(true)
+    expect(lost.rows.every((r) => r.attempt === 1 && r.outcome === 'lost' && r.type === 'WorkerLost')).toBe(
+      true,
+    )
     second.proc.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
   })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/http/app.ts'
-import { defineTask } from '../../src/tasks/define-task.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 import { call } from './helpers/call.ts'
@@ -39,7 +39,10 @@ describe('GET /tasks/:id attempts, GET /workers, POST /tasks/:name/retry-failed'
     expect(res.status).toBe(200)
     expect(res.json.status).toBe('failed')
     expect(res.json.attemptsHistory.map((a: { attempt: number }) => a.attempt)).toEqual([1, 2])
-    expect(res.json.attemptsHistory[0]).toMatchObject({ outcome: 'failed', error: { message: 'run 1 of a failed' } })
+    expect(res.json.attemptsHistory[0]).toMatchObject({
+      outcome: 'failed',
+      error: { message: 'run 1 of a failed' },
+    })
     expect(typeof res.json.attemptsHistory[1].durationMs).toBe('number')
   })
 
@@ -47,7 +50,12 @@ describe('GET /tasks/:id attempts, GET /workers, POST /tasks/:name/retry-failed'
     const res = await call(app, 'GET', '/workers')
     expect(res.status).toBe(200)
     expect(res.json.items).toEqual([
-      expect.objectContaining({ id: tasks.workerId, pid: process.pid, concurrency: 2, queues: { default: 2 } }),
+      expect.objectContaining({
+        id: tasks.workerId,
+        pid: process.pid,
+        concurrency: 2,
+        queues: { default: 2 },
+      }),
     ])
   })
 
