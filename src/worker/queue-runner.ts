@@ -258,7 +258,11 @@ export class QueueRunner {
     const { job, controller } = entry
     const { registry, log: rootLog, publisher, settler } = this.#d
     const task = registry.get(job.task)
-    const log = rootLog.child({ taskId: job.id, task: job.task, attempt: attemptNumber(job) })
+    // The child logger and the progress reporter are made on first use: most tasks never log or report
+    // progress, and at tens of thousands of tasks a second their construction shows in the profile.
+    let childLog: Logger | undefined
+    const logger = () =>
+      (childLog ??= rootLog.child({ taskId: job.id, task: job.task, attempt: attemptNumber(job) }))
     const startedAt = new Date()
     publisher.publish({
       type: 'status',
@@ -269,11 +273,15 @@ export class QueueRunner {
       attempt: attemptNumber(job),
       at: startedAt.toISOString(),
     })
-    const progress = new ProgressReporter(
-      this.#d.db,
-      { taskId: job.id, task: job.task, queue: job.queue },
-      log,
-    )
+    let reporter: ProgressReporter | undefined
+    const progress = (percent: number, step?: string) => {
+      reporter ??= new ProgressReporter(
+        this.#d.db,
+        { taskId: job.id, task: job.task, queue: job.queue },
+        logger(),
+      )
+      return reporter.report(percent, step)
+    }
     let timer: NodeJS.Timeout | undefined
     const endProfile = this.#d.profiler?.begin()
     try {
@@ -286,14 +294,16 @@ export class QueueRunner {
         taskId: job.id,
         attempt: attemptNumber(job),
         signal: controller.signal,
-        progress: progress.report,
-        log,
+        progress,
+        get log() {
+          return logger()
+        },
       }
       const result = await raceSignal(this.#d.execute(task!, args, ctx), controller.signal)
       clearTimeout(timer)
       const finishedAt = new Date()
       this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
-      await progress.close()
+      await reporter?.close()
       if (entry.reason) return
       const profile = endProfile?.()
       const value = toJsonResult(result)
@@ -303,14 +313,17 @@ export class QueueRunner {
       void settler
         .complete({ job, result: value, startedAt, finishedAt, ...profile })
         .catch((err) =>
-          log.error({ err }, 'could not record completion; the task will run again after its claim lapses'),
+          logger().error(
+            { err },
+            'could not record completion; the task will run again after its claim lapses',
+          ),
         )
         .finally(() => this.#settling.delete(job.id))
     } catch (err) {
       clearTimeout(timer)
       const finishedAt = new Date()
       this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
-      await progress.close()
+      await reporter?.close()
       if (entry.reason === 'shutdown') {
         await this.#handBack([job])
         return
@@ -318,12 +331,15 @@ export class QueueRunner {
       if (entry.reason) return // cancelled or claim lost: the database already says what happened
       const error = describeError(err)
       const outcome = err instanceof TaskTimeoutError ? 'timeout' : 'failed'
-      log.warn({ err: error.message, type: error.type }, 'attempt failed')
+      logger().warn({ err: error.message, type: error.type }, 'attempt failed')
       this.#settling.set(job.id, job)
       await settler
         .fail({ job, error, outcome, startedAt, finishedAt })
         .catch((e) =>
-          log.error({ err: e }, 'could not record failure; the task will run again after its claim lapses'),
+          logger().error(
+            { err: e },
+            'could not record failure; the task will run again after its claim lapses',
+          ),
         )
         .finally(() => this.#settling.delete(job.id))
     }
