@@ -66,6 +66,8 @@ export class QueueRunner {
   #started = false
   #pollTimer: NodeJS.Timeout | null = null
   #backoffUntil = 0
+  /** False once a lease came back short; set again by every wake-up. */
+  #mayHaveWork = true
 
   constructor(deps: QueueRunnerDeps) {
     this.#d = deps
@@ -91,9 +93,16 @@ export class QueueRunner {
     this.wake()
   }
 
-  /** Something may be ready: lease if there is room. Cheap to call often. */
+  /** Something may be ready (a NOTIFY, a poll): lease if there is room. Cheap to call often. */
   wake(): void {
     if (this.#stopping || !this.#started) return
+    this.#mayHaveWork = true
+    void this.#pump()
+  }
+
+  /** A slot or a settle finished: lease only if the last lease did not find the queue empty. */
+  #slotFreed(): void {
+    if (this.#stopping || !this.#started || !this.#mayHaveWork) return
     void this.#pump()
   }
 
@@ -165,12 +174,9 @@ export class QueueRunner {
     try {
       do {
         this.#again = false
-        while (!this.#stopping && Date.now() >= this.#backoffUntil && (this.#d.canLease?.() ?? true)) {
-          const held = this.#running.size + this.#buffer.length
-          const capacity = this.#d.concurrency + this.#d.prefetch
-          // Fetch in batches: wait until at least half the prefetch window (or a slot) is free.
-          const room = capacity - held
-          if (room <= 0 || (this.#buffer.length > 0 && room < Math.max(1, this.#d.prefetch / 2))) break
+        while (!this.#stopping && Date.now() >= this.#backoffUntil) {
+          const room = this.#room()
+          if (room <= 0) break
           let jobs: LeasedJob[]
           try {
             jobs = await this.#lease(room)
@@ -186,12 +192,36 @@ export class QueueRunner {
           this.#buffer.push(...jobs)
           this.#buffer.sort(byLeaseOrder)
           this.#fillSlots()
-          if (jobs.length < room) break
+          if (jobs.length < room) {
+            // The queue is empty for now: lease again on the next wake-up (NOTIFY or poll), not after
+            // every task that finishes (that would double the lease statements of an idle queue).
+            this.#mayHaveWork = false
+            break
+          }
         }
       } while (this.#again && !this.#stopping)
     } finally {
       this.#pumping = false
     }
+  }
+
+  /** How many jobs to lease now (0: none). */
+  #room(): number {
+    // Outcomes still being committed count against the window beyond one window's worth, so a worker
+    // whose settle falls behind stops leasing instead of piling finished tasks up in memory.
+    const window = this.#d.concurrency + this.#d.prefetch
+    const settling = Math.max(0, this.#settling.size - window)
+    const held = this.#running.size + this.#buffer.length + settling
+    if (!(this.#d.canLease?.() ?? true)) {
+      // Over the memory budget: nothing more while anything is held; one at a time when idle, so a
+      // process whose memory does not fall while idle (nothing allocates, so nothing is collected)
+      // still makes progress.
+      return held === 0 ? 1 : 0
+    }
+    const room = window - held
+    // Lease in batches: wait until at least half the prefetch window (or a slot) is free.
+    if (this.#buffer.length > 0 && room < Math.max(1, this.#d.prefetch / 2)) return 0
+    return room
   }
 
   #fillSlots(): void {
@@ -249,7 +279,7 @@ export class QueueRunner {
     entry.done = this.#attempt(entry).finally(() => {
       if (this.#running.get(job.id) === entry) this.#running.delete(job.id)
       this.#fillSlots()
-      this.wake()
+      this.#slotFreed()
     })
     return entry.done
   }
@@ -318,7 +348,10 @@ export class QueueRunner {
             'could not record completion; the task will run again after its claim lapses',
           ),
         )
-        .finally(() => this.#settling.delete(job.id))
+        .finally(() => {
+          this.#settling.delete(job.id)
+          this.#slotFreed()
+        })
     } catch (err) {
       clearTimeout(timer)
       const finishedAt = new Date()
@@ -341,7 +374,10 @@ export class QueueRunner {
             'could not record failure; the task will run again after its claim lapses',
           ),
         )
-        .finally(() => this.#settling.delete(job.id))
+        .finally(() => {
+          this.#settling.delete(job.id)
+          this.#slotFreed()
+        })
     }
   }
 

@@ -15,6 +15,17 @@ const crunch = defineTask({
   },
 })
 
+let inFlight = 0
+let peak = 0
+const overlap = defineTask({
+  name: 'overlap',
+  async run() {
+    peak = Math.max(peak, ++inFlight)
+    await new Promise((r) => setTimeout(r, 150))
+    inFlight--
+  },
+})
+
 describe('seed options: profiling and the memory pool', () => {
   let db: TestDatabase
   const started: Tasklane[] = []
@@ -41,20 +52,28 @@ describe('seed options: profiling and the memory pool', () => {
     await tasks.stop()
   })
 
-  it('stops leasing while the process is above its memory budget', async () => {
-    // A 1 MiB budget is always exceeded: the worker must leave the task queued, poll after poll.
-    const tasks = await startTasklane(db.url, [crunch], { workers: 1, memoryPoolMb: 1, pollInterval: '50ms' })
+  it('leases one task at a time, and only when idle, while the process is above its memory budget', async () => {
+    // A 1 MiB budget is always exceeded: the worker may hold at most one task at a time.
+    const tasks = await startTasklane(db.url, [overlap], {
+      workers: 4,
+      memoryPoolMb: 1,
+      pollInterval: '50ms',
+    })
     started.push(tasks)
-    const { taskId } = await tasks.addTask(crunch, {})
-    await expect(tasks.waitFor(taskId, { timeout: '500ms' })).rejects.toThrow(/still queued/)
+    const queued = await tasks.addTasks(overlap, [{}, {}, {}, {}])
+    await Promise.all(queued.map((q) => tasks.waitFor(q.taskId)))
+    expect(peak).toBe(1)
     const { rows } = await db.query('select memory_pool_mb from tasklane.worker_process where id = $1', [
       tasks.workerId,
     ])
     expect(rows[0].memory_pool_mb).toBe(1)
     await tasks.stop()
-    // With no budget the same task runs.
-    const unbounded = await startTasklane(db.url, [crunch], { workers: 1 })
+    // Without a budget the same worker runs them side by side.
+    peak = 0
+    const unbounded = await startTasklane(db.url, [overlap], { workers: 4 })
     started.push(unbounded)
-    expect((await unbounded.waitFor(taskId)).status).toBe('completed')
+    const more = await unbounded.addTasks(overlap, [{}, {}, {}, {}])
+    await Promise.all(more.map((q) => unbounded.waitFor(q.taskId)))
+    expect(peak).toBeGreaterThan(1)
   })
 })
