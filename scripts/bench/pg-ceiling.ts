@@ -12,9 +12,13 @@ import type { Figure } from './system.ts'
 
 const run = promisify(execFile)
 
-const PGBENCH = ['/usr/lib/postgresql/15/bin/pgbench'].find(existsSync) ?? 'pgbench'
-const CLIENTS = [1, 32]
-const SECONDS = 10
+/** pgbench of the server's major version when installed in Debian's layout, else the one on PATH. */
+export const PGBENCH =
+  [
+    '/usr/lib/postgresql/15/bin/pgbench',
+    '/usr/lib/postgresql/16/bin/pgbench',
+    '/usr/lib/postgresql/17/bin/pgbench',
+  ].find(existsSync) ?? 'pgbench'
 
 // Roughly the row a queue writes: a key, a small JSON payload and a timestamp.
 const TABLE = `CREATE TABLE ceiling (
@@ -24,7 +28,27 @@ const TABLE = `CREATE TABLE ceiling (
 )`
 const SCRIPT = `INSERT INTO ceiling (payload) VALUES ('{"t": 1}');\n`
 
-export async function pgCeiling(round = 0): Promise<Figure[]> {
+/** Whether pgbench can be run at all (the ceiling is skipped, not failed, where it can't). */
+export async function pgbenchAvailable(): Promise<boolean> {
+  try {
+    await run(PGBENCH, ['--version'])
+    return true
+  } catch {
+    return false
+  }
+}
+
+export interface CeilingOptions {
+  round: number
+  seconds: number
+  clients: number[]
+}
+
+export async function pgCeiling({
+  round,
+  seconds,
+  clients: clientCounts,
+}: CeilingOptions): Promise<Figure[]> {
   const name = dbName('postgres', 'ceiling', round)
   const url = await createDatabase(name)
   const dir = await mkdtemp(join(tmpdir(), 'tasklane-pgbench-'))
@@ -37,10 +61,10 @@ export async function pgCeiling(round = 0): Promise<Figure[]> {
     await writeFile(file, SCRIPT)
 
     const figures: Figure[] = []
-    for (const clients of CLIENTS) {
+    for (const clients of clientCounts) {
       // -n: no vacuum of pgbench's own tables (we don't have them). -j 2: one thread per core;
       // pgbench caps threads at the client count itself.
-      const args = ['-n', '-T', String(SECONDS), '-c', String(clients), '-j', '2', '-f', file, url]
+      const args = ['-n', '-T', String(seconds), '-c', String(clients), '-j', '2', '-f', file, url]
       const { stdout } = await run(PGBENCH, args)
       const tps = /tps = ([\d.]+)/.exec(stdout)?.[1]
       if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`)

@@ -1,5 +1,5 @@
-// The contract every benchmarked queue implements. Kept minimal so a third system (tasklane)
-// plugs in by implementing these seven methods and being added to the list in peers-main.ts.
+// The contract every benchmarked queue implements. Kept minimal: a system plugs in by implementing
+// these methods and being added to SYSTEMS in scripts/bench.ts.
 
 export type SystemName = 'tasklane' | 'pg-boss' | 'graphile-worker'
 
@@ -27,6 +27,8 @@ export interface BenchSystem {
   stopWorkers(): Promise<void>
   /** Tasks not yet settled (completed) in the database. */
   countUnsettled(): Promise<number>
+  /** Optional check, outside the timed part, that `expected` tasks are settled by the system's own definition. */
+  verifySettled?(expected: number): Promise<void>
   /** Close every pool; the database itself is dropped by the harness. */
   teardown(): Promise<void>
 }
