@@ -9,8 +9,8 @@ import { type Duration, toMs } from './duration.ts'
 import {
   buildRequest,
   type EnqueueOptions,
+  type EnqueueRequest,
   type EnqueueResult,
-  toBossJob,
 } from './enqueue/enqueue-request.ts'
 import { writeRequests } from './enqueue/enqueue-writer.ts'
 import { GroupCommitter } from './enqueue/group-committer.ts'
@@ -25,6 +25,7 @@ import { type EventFilter, streamTaskEvents, waitForTask } from './inspect/task-
 import { createLogger, type Logger } from './logger.ts'
 import { createBoss, type PgBoss } from './queue/boss.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
+import { listSchedules, scheduleTask, unscheduleTask } from './schedule/schedules.ts'
 import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
@@ -417,14 +418,12 @@ export class Tasklane {
   }
 
   /** Writes validated requests (the HTTP API builds them itself, to report per-item errors). */
-  async enqueueRequests(
-    requests: import('./enqueue/enqueue-request.ts').EnqueueRequest[],
-  ): Promise<EnqueueResult[]> {
+  async enqueueRequests(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
     return this.#write(requests, undefined)
   }
 
   async #write(
-    requests: import('./enqueue/enqueue-request.ts').EnqueueRequest[],
+    requests: EnqueueRequest[],
     callerDb: Transaction<any> | Kysely<any> | undefined,
   ): Promise<EnqueueResult[]> {
     const r = this.#live()
@@ -510,15 +509,26 @@ export class Tasklane {
     const r = this.#live()
     this.registry.require(taskName)
     let retried = 0
-    const page = await r.reader.list({ status: 'failed', task: taskName, limit: Math.min(500, limit) })
-    for (const t of page.items) {
-      try {
-        await retryTask(this.#controlDeps(r), t.taskId)
-        retried++
-      } catch (err) {
-        if (!(err instanceof TasklaneError) || err.code !== 'state_conflict') throw err
+    let seen = 0
+    let cursor: string | undefined
+    do {
+      const page = await r.reader.list({
+        status: 'failed',
+        task: taskName,
+        limit: Math.min(500, limit - seen),
+        ...(cursor ? { cursor } : {}),
+      })
+      for (const t of page.items) {
+        seen++
+        try {
+          await retryTask(this.#controlDeps(r), t.taskId)
+          retried++
+        } catch (err) {
+          if (!(err instanceof TasklaneError) || err.code !== 'state_conflict') throw err
+        }
       }
-    }
+      cursor = page.nextCursor ?? undefined
+    } while (cursor && seen < limit)
     return { retried }
   }
 
@@ -593,38 +603,21 @@ export class Tasklane {
     args: unknown = {},
     opts: { tz?: string; key?: string } = {},
   ) {
-    const r = this.#live()
-    const task = this.registry.require(taskName)
-    const request = buildRequest(task, args, {})
-    // pg-boss's schedule() validates its options like send(): a heartbeat must be at least 10 s.
-    const heartbeatSeconds = Math.max(10, Math.ceil(this.heartbeatTimeoutMs / 1000))
-    const { id: _id, data, ...jobOptions } = toBossJob(request, heartbeatSeconds)
-    try {
-      await r.boss.schedule(task.queue, cron, data, {
-        ...jobOptions,
-        tz: opts.tz ?? 'UTC',
-        key: opts.key ?? task.name,
-      })
-    } catch (err) {
-      throw new TasklaneError(
-        'validation_failed',
-        `cannot schedule '${taskName}': ${(err as Error).message}`,
-        [{ path: 'cron', message: (err as Error).message }],
-      )
-    }
+    return scheduleTask(this.#scheduleDeps(), taskName, cron, args, opts)
   }
 
   /** Removes a schedule made with schedule(). */
   async unschedule(taskName: string, opts: { key?: string } = {}): Promise<void> {
-    const task = this.registry.require(taskName)
-    await this.#live().boss.unschedule(task.queue, opts.key ?? task.name)
+    return unscheduleTask(this.#scheduleDeps(), taskName, opts.key)
   }
 
   /** Schedules of this instance's queues. */
   async listSchedules() {
-    const r = this.#live()
-    const all = await Promise.all(this.#queueNames().map((q) => r.boss.getSchedules(q)))
-    return all.flat()
+    return listSchedules(this.#live(), this.#queueNames())
+  }
+
+  #scheduleDeps() {
+    return { boss: this.#live().boss, registry: this.registry, heartbeatTimeoutMs: this.heartbeatTimeoutMs }
   }
 
   /** pg-boss, for the few features tasklane passes through (schedules). */
