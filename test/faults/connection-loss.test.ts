@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
-import { startTasklane } from '../support/tasklane.ts'
-import { hold, record, tasks } from './fixtures/fault-tasks.ts'
-import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
-import { Fleet } from './support/fleet.ts'
+import { hold, record } from './fixtures/fault-tasks.ts'
+import { startFaultCluster, stopFaultCluster } from './support/cluster.ts'
+import type { FaultPostgres } from './support/fault-postgres.ts'
+import type { Fleet } from './support/fleet.ts'
 import { report, since, waitUntil } from './support/wait.ts'
 
 // Scenario 5: every tasklane connection (application_name like 'tasklane%': pools, pg-boss, LISTEN) is
@@ -44,20 +44,13 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
   let producer: Tasklane
 
   beforeAll(async () => {
-    pg = await startFaultPostgres()
-    fleet = new Fleet({ DATABASE_URL: pg.url, TASKLANE_WORKERS: '8', TASKLANE_POLL_INTERVAL: '60s' })
     // In process, and its connections are terminated too: a producer must survive it as well.
-    producer = await startTasklane(pg.url, tasks, {
-      workers: 0,
-      supervise: false,
-      env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' },
-    })
+    ;({ pg, fleet, producer } = await startFaultCluster({
+      TASKLANE_WORKERS: '8',
+      TASKLANE_POLL_INTERVAL: '60s',
+    }))
   })
-  afterAll(async () => {
-    await fleet?.killAll()
-    await producer?.stop()
-    await pg?.destroy()
-  })
+  afterAll(() => stopFaultCluster({ pg, fleet, producer }))
 
   /** Enqueues 5 tasks on idle workers and returns how long until all 5 completed. */
   async function wakeUpLatency(): Promise<number> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
-import { startTasklane } from '../support/tasklane.ts'
-import { hold, tasks } from './fixtures/fault-tasks.ts'
-import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
-import { Fleet } from './support/fleet.ts'
+import { hold } from './fixtures/fault-tasks.ts'
+import { startFaultCluster, stopFaultCluster } from './support/cluster.ts'
+import type { FaultPostgres } from './support/fault-postgres.ts'
+import type { Fleet } from './support/fleet.ts'
 import { report, since, waitUntil } from './support/wait.ts'
 
 // Scenario 3: SIGTERM while short and long tasks run. Short ones finish within the shutdown timeout;
@@ -19,19 +19,12 @@ describe('fault scenario 3: graceful drain on SIGTERM', () => {
   let producer: Tasklane
 
   beforeAll(async () => {
-    pg = await startFaultPostgres()
-    fleet = new Fleet({ DATABASE_URL: pg.url, TASKLANE_WORKERS: '40', TASKLANE_SHUTDOWN_TIMEOUT: '3s' })
-    producer = await startTasklane(pg.url, tasks, {
-      workers: 0,
-      supervise: false,
-      env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' },
-    })
+    ;({ pg, fleet, producer } = await startFaultCluster({
+      TASKLANE_WORKERS: '40',
+      TASKLANE_SHUTDOWN_TIMEOUT: '3s',
+    }))
   })
-  afterAll(async () => {
-    await fleet?.killAll()
-    await producer?.stop()
-    await pg?.destroy()
-  })
+  afterAll(() => stopFaultCluster({ pg, fleet, producer }))
 
   it('finishes short tasks, hands long ones back unspent, exits 0, leaves nothing active', async () => {
     const worker = await fleet.worker()

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
-import { startTasklane } from '../support/tasklane.ts'
-import { exitNow, record, tasks } from './fixtures/fault-tasks.ts'
-import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
-import { Fleet, type TasklaneProcess } from './support/fleet.ts'
+import { exitNow, record } from './fixtures/fault-tasks.ts'
+import { startFaultCluster, stopFaultCluster } from './support/cluster.ts'
+import type { FaultPostgres } from './support/fault-postgres.ts'
+import type { Fleet, TasklaneProcess } from './support/fleet.ts'
 import { report, since, waitUntil } from './support/wait.ts'
 
 // Scenario 7: a task that calls process.exit() inside run(). Each attempt takes its worker process
@@ -18,19 +18,9 @@ describe('fault scenario 7: a task that exits its worker process', () => {
   let producer: Tasklane
 
   beforeAll(async () => {
-    pg = await startFaultPostgres()
-    fleet = new Fleet({ DATABASE_URL: pg.url, TASKLANE_WORKERS: '4' })
-    producer = await startTasklane(pg.url, tasks, {
-      workers: 0,
-      supervise: false,
-      env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' },
-    })
+    ;({ pg, fleet, producer } = await startFaultCluster({ TASKLANE_WORKERS: '4' }))
   })
-  afterAll(async () => {
-    await fleet?.killAll()
-    await producer?.stop()
-    await pg?.destroy()
-  })
+  afterAll(() => stopFaultCluster({ pg, fleet, producer }))
 
   it('fails it with "worker lost" after its retries, restarting workers as a supervisor would', async () => {
     const { taskId } = await producer.addTask(exitNow, {})

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
-import { startTasklane } from '../support/tasklane.ts'
-import { hold, tasks } from './fixtures/fault-tasks.ts'
-import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
-import { Fleet } from './support/fleet.ts'
+import { hold } from './fixtures/fault-tasks.ts'
+import { startFaultCluster, stopFaultCluster } from './support/cluster.ts'
+import type { FaultPostgres } from './support/fault-postgres.ts'
+import type { Fleet } from './support/fleet.ts'
 import { report, since, waitUntil } from './support/wait.ts'
 
 // Scenario 2: a worker process dies with SIGKILL while it runs 100 tasks. Nothing of it remains to
@@ -18,20 +18,10 @@ describe('fault scenario 2: SIGKILL of a worker process mid-task', () => {
   let producer: Tasklane
 
   beforeAll(async () => {
-    pg = await startFaultPostgres()
-    fleet = new Fleet({ DATABASE_URL: pg.url, TASKLANE_WORKERS: String(TASKS) })
     // Enqueues only: no workers, no supervisor (recovery must come from the worker processes).
-    producer = await startTasklane(pg.url, tasks, {
-      workers: 0,
-      supervise: false,
-      env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' },
-    })
+    ;({ pg, fleet, producer } = await startFaultCluster({ TASKLANE_WORKERS: String(TASKS) }))
   })
-  afterAll(async () => {
-    await fleet?.killAll()
-    await producer?.stop()
-    await pg?.destroy()
-  })
+  afterAll(() => stopFaultCluster({ pg, fleet, producer }))
 
   it('runs all 100 again after the heartbeat timeout, each outcome recorded once', async () => {
     const first = await fleet.worker()

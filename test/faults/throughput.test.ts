@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
-import { startTasklane } from '../support/tasklane.ts'
-import { record, tasks } from './fixtures/fault-tasks.ts'
-import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
-import { Fleet } from './support/fleet.ts'
+import { record } from './fixtures/fault-tasks.ts'
+import { startFaultCluster, stopFaultCluster } from './support/cluster.ts'
+import type { FaultPostgres } from './support/fault-postgres.ts'
+import type { Fleet } from './support/fleet.ts'
 import { report, since, waitUntil } from './support/wait.ts'
 
 // Scenario 1: many tasks, several worker processes, no fault at all. The baseline the other scenarios
@@ -17,19 +17,9 @@ describe('fault scenario 1: 10,000 tasks on 4 worker processes', () => {
   let producer: Tasklane
 
   beforeAll(async () => {
-    pg = await startFaultPostgres()
-    fleet = new Fleet({ DATABASE_URL: pg.url, TASKLANE_WORKERS: '16' })
-    producer = await startTasklane(pg.url, tasks, {
-      workers: 0,
-      supervise: false,
-      env: { TASKLANE_HEARTBEAT_TIMEOUT: '5s' },
-    })
+    ;({ pg, fleet, producer } = await startFaultCluster({ TASKLANE_WORKERS: '16' }))
   })
-  afterAll(async () => {
-    await fleet?.killAll()
-    await producer?.stop()
-    await pg?.destroy()
-  })
+  afterAll(() => stopFaultCluster({ pg, fleet, producer }))
 
   it('records 10,000 outcomes, runs no task twice, leaves none unfinished', async () => {
     const workers = await Promise.all(Array.from({ length: WORKERS }, () => fleet.worker()))
