@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Kysely, Transaction } from 'kysely'
 import { type Config, loadConfig } from './config.ts'
-import { createDb, type Db } from './db/create-db.ts'
 import type { Database } from './db/database.ts'
-import { migrateToLatest } from './db/migrate.ts'
 import { type Duration, toMs } from './duration.ts'
 import {
   buildRequest,
@@ -13,50 +11,28 @@ import {
   type EnqueueResult,
 } from './enqueue/enqueue-request.ts'
 import { writeRequests } from './enqueue/enqueue-writer.ts'
-import { GroupCommitter } from './enqueue/group-committer.ts'
 import { TasklaneError } from './errors.ts'
-import { EventBus } from './events/event-bus.ts'
-import { EventPublisher } from './events/event-publisher.ts'
-import type { BusMessage, TaskEvent } from './events/event-types.ts'
+import type { EventBus } from './events/event-bus.ts'
+import type { TaskEvent } from './events/event-types.ts'
 import { cancelTask, retryTask } from './inspect/task-control.ts'
 import type { TaskInfo } from './inspect/task-info.ts'
-import { type ListTasksFilter, type TaskPage, TaskReader } from './inspect/task-reader.ts'
+import type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
 import { type EventFilter, streamTaskEvents, waitForTask } from './inspect/task-watch.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { createBoss, type PgBoss } from './queue/boss.ts'
-import { bossWakeChannel } from './queue/wake-channel.ts'
+import type { PgBoss } from './queue/boss.ts'
 import { listSchedules, scheduleTask, unscheduleTask } from './schedule/schedules.ts'
 import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
+import { type Runtime, type RuntimeContext, startRuntime, stopRuntime } from './tasklane-runtime.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
 import { TaskRegistry } from './tasks/registry.ts'
-import { AttemptProfiler } from './worker/attempt-profiler.ts'
-import { type AttemptExecutor, executeInline } from './worker/execute-attempt.ts'
-import { Heartbeat } from './worker/heartbeat.ts'
-import { Maintenance } from './worker/maintenance.ts'
-import { QueueRunner } from './worker/queue-runner.ts'
-import { Settler } from './worker/settler.ts'
-import { createThreadExecutor, type ThreadExecutor } from './worker/thread-pool.ts'
+import type { QueueRunner } from './worker/queue-runner.ts'
 import { listLiveWorkers } from './workers/worker-process.repository.ts'
 
 type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
 
 /** Live parts, present between start() and stop(). */
-interface Running {
-  db: Db
-  boss: PgBoss
-  bus: EventBus
-  publisher: EventPublisher
-  committer: GroupCommitter
-  settler: Settler
-  reader: TaskReader
-  runners: QueueRunner[]
-  heartbeat: Heartbeat | null
-  maintenance: Maintenance | null
-  stopEmbedded: (() => Promise<void>) | null
-  threads: ThreadExecutor | null
-  connectionString: string
-}
+type Running = Runtime
 
 /**
  * A tasklane instance: the task API, and (unless workers: 0) this process's workers.
@@ -127,8 +103,11 @@ export class Tasklane {
     if (this.#state === 'started') return
     if (this.#state !== 'new') throw new Error(`cannot start a tasklane instance that is ${this.#state}`)
     this.#state = 'starting'
-    this.#starting = this.#start().then(
-      () => {
+    this.#starting = startRuntime(this.#runtimeContext(), (r) => {
+      this.#r = r as Running
+    }).then(
+      (r) => {
+        this.#r = r
         this.#state = 'started'
         this.#startedAt = new Date()
       },
@@ -141,190 +120,26 @@ export class Tasklane {
     return this.#starting
   }
 
-  async #start(): Promise<void> {
-    const { config, log } = this
-    const opts = this.#opts
-    let connectionString = opts.databaseUrl ?? config.databaseUrl
-    let stopEmbedded: (() => Promise<void>) | null = null
-    if (!connectionString) {
-      const { startEmbeddedPostgres } = await import('./db/embedded-postgres.ts')
-      log.info(
-        { dataDir: config.embeddedDataDir, port: config.embeddedPort },
-        'DATABASE_URL is not set: starting the embedded Postgres',
-      )
-      const embedded = await startEmbeddedPostgres({
-        dataDir: config.embeddedDataDir,
-        port: config.embeddedPort,
-        log: (msg) => log.debug({ embedded: msg }),
-      })
-      connectionString = embedded.connectionString
-      stopEmbedded = () => embedded.stop()
-      this.#r = { stopEmbedded } as Running
-    }
-    if (opts.migrate ?? config.migrateOnStart) {
-      await migrateToLatest({
-        connectionString,
-        schema: config.schema,
-        bossSchema: config.bossSchema,
-        dbBackend: config.dbBackend,
-        log,
-      })
-    }
-    const db = createDb({ connectionString, schema: config.schema, max: opts.poolSize ?? 10 })
-    const supervise = opts.supervise ?? true
-    const boss = createBoss({
-      connectionString,
-      config: { ...config, heartbeatTimeoutMs: this.heartbeatTimeoutMs },
-      supervise,
-      log,
-    })
-    const bus = new EventBus({ connectionString, wakeChannel: bossWakeChannel(config.bossSchema), log })
-    const publisher = new EventPublisher(db.kysely, log)
-    const heartbeatSeconds = Math.ceil(this.heartbeatTimeoutMs / 1000)
-    const committer = new GroupCommitter(db.kysely, { boss, heartbeatSeconds })
-    const settler = new Settler({
-      db: db.kysely,
-      boss,
-      bossSchema: config.bossSchema,
+  #runtimeContext(): RuntimeContext {
+    return {
+      opts: this.#opts,
+      config: this.config,
+      log: this.log,
+      registry: this.registry,
       workerId: this.workerId,
-      log,
-    })
-    const reader = new TaskReader(
-      db.kysely,
-      config.bossSchema,
-      () => this.#queueNames(),
-      this.heartbeatTimeoutMs,
-    )
-    this.#r = {
-      db,
-      boss,
-      bus,
-      publisher,
-      committer,
-      settler,
-      reader,
-      runners: [],
-      heartbeat: null,
-      maintenance: null,
-      stopEmbedded,
-      connectionString,
-      threads: null,
+      heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+      queueNames: () => this.#queueNames(),
+      onAttemptDone: (ms) => {
+        this.#busyMsTotal += ms
+      },
+      busyMsTotal: () => this.#busyMsTotal,
     }
-    await boss.start()
-    await this.#ensureQueues(boss)
-    await bus.start()
-    this.#r.runners = this.#createRunners()
-    if (this.#r.runners.length > 0) {
-      bus.onWake((queue) => {
-        for (const r of this.#r?.runners ?? []) if (r.queue === queue) r.wake()
-      })
-      bus.onReconnect(() => {
-        for (const r of this.#r?.runners ?? []) r.wake()
-      })
-      bus.onMessage((m) => this.#onBusMessage(m))
-      this.#r.heartbeat = new Heartbeat({
-        db: db.kysely,
-        boss,
-        workerId: this.workerId,
-        runners: () => this.#r?.runners ?? [],
-        heartbeatTimeoutMs: this.heartbeatTimeoutMs,
-        memoryPoolMb: opts.memoryPoolMb ?? config.memoryPoolMb,
-        log,
-        busyMsTotal: () => this.#busyMsTotal,
-      })
-      await this.#r.heartbeat.start()
-      for (const r of this.#r.runners) r.start()
-    }
-    if (supervise) {
-      this.#r.maintenance = new Maintenance({
-        db: db.kysely,
-        bossSchema: config.bossSchema,
-        queues: () => this.#queueNames(),
-        config,
-        log,
-      })
-      this.#r.maintenance.start()
-    }
-    log.info(
-      { workerId: this.workerId, queues: this.#r.runners.map((r) => `${r.queue}×${r.concurrency}`) },
-      'tasklane started',
-    )
   }
 
   #queueNames(): string[] {
     const names = new Set(this.registry.queues())
     for (const q of Object.keys(this.#opts.queues ?? {})) names.add(q)
     return [...names]
-  }
-
-  async #ensureQueues(boss: PgBoss): Promise<void> {
-    const deadLetters = new Set(this.registry.all().flatMap((t) => (t.deadLetter ? [t.deadLetter] : [])))
-    const existing = new Set((await boss.getQueues()).map((q) => q.name))
-    for (const name of [...deadLetters, ...this.#queueNames()]) {
-      if (existing.has(name)) continue
-      // notify: pg-boss NOTIFYs once per insert statement with ready work, which is what wakes our runners.
-      await boss.createQueue(name, { notify: true }).catch((err: Error) => {
-        if (!/already exists/i.test(err.message)) throw err
-      })
-    }
-  }
-
-  #createRunners(): QueueRunner[] {
-    const r = this.#r!
-    const workers = this.#opts.workers ?? this.config.workers
-    if (workers === 0) return []
-    const pollIntervalMs =
-      this.#opts.pollInterval !== undefined
-        ? toMs(this.#opts.pollInterval, 'pollInterval')
-        : this.config.pollIntervalMs
-    const memoryPoolMb = this.#opts.memoryPoolMb ?? this.config.memoryPoolMb
-    const canLease =
-      memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
-    const profiler =
-      (this.#opts.enableProfiling ?? this.config.enableProfiling) ? new AttemptProfiler() : undefined
-    // Tasks with mode: 'thread' run in the worker-thread pool; the pool exists only if one is registered.
-    const threads = this.registry.all().some((t) => t.mode === 'thread')
-      ? createThreadExecutor({
-          threads: this.#opts.threads ?? this.config.threads,
-          log: this.log.child({ workerId: this.workerId }),
-        })
-      : null
-    r.threads = threads
-    const execute: AttemptExecutor = threads
-      ? (task, args, ctx) =>
-          task.mode === 'thread' ? threads.execute(task, args, ctx) : executeInline(task, args, ctx)
-      : executeInline
-    return this.#queueNames().map((queue) => {
-      const q = this.#opts.queues?.[queue]
-      const concurrency = q?.concurrency ?? workers
-      return new QueueRunner({
-        queue,
-        concurrency,
-        // No prefetch by default: a leased task reads as `running`, so leasing ahead of free slots
-        // would report waiting tasks as running. Throughput-bound deployments opt in per queue.
-        prefetch: q?.prefetch ?? 0,
-        boss: r.boss,
-        db: r.db.kysely,
-        bossSchema: this.config.bossSchema,
-        registry: this.registry,
-        settler: r.settler,
-        publisher: r.publisher,
-        execute,
-        workerId: this.workerId,
-        pollIntervalMs,
-        log: this.log.child({ workerId: this.workerId, queue }),
-        ...(canLease ? { canLease } : {}),
-        ...(profiler ? { profiler } : {}),
-        onAttemptDone: (ms) => {
-          this.#busyMsTotal += ms
-        },
-      })
-    })
-  }
-
-  #onBusMessage(m: BusMessage): void {
-    if (m.type !== 'cancel') return
-    for (const r of this.#r?.runners ?? []) if (r.abort(m.taskId, 'cancel')) return
   }
 
   /**
@@ -348,18 +163,8 @@ export class Tasklane {
   }
 
   async #teardown(timeoutMs: number): Promise<void> {
-    const r = this.#r
-    if (!r) return
-    await Promise.all((r.runners ?? []).map((runner) => runner.stop(timeoutMs)))
-    await r.threads?.close()
-    await r.settler?.drain()
-    await r.publisher?.drain()
-    await r.heartbeat?.stop()
-    await r.maintenance?.stop()
-    await r.bus?.stop()
-    await r.boss?.stop({ graceful: false, close: true }).catch(() => {})
-    await r.db?.close()
-    await r.stopEmbedded?.()
+    if (!this.#r) return
+    await stopRuntime(this.#r, timeoutMs)
     this.log.info({ workerId: this.workerId }, 'tasklane stopped')
     this.log.flush?.()
   }

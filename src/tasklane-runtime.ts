@@ -1,0 +1,238 @@
+import type { Config } from './config.ts'
+import { createDb, type Db } from './db/create-db.ts'
+import { migrateToLatest } from './db/migrate.ts'
+import { toMs } from './duration.ts'
+import { GroupCommitter } from './enqueue/group-committer.ts'
+import { EventBus } from './events/event-bus.ts'
+import { EventPublisher } from './events/event-publisher.ts'
+import type { BusMessage } from './events/event-types.ts'
+import { TaskReader } from './inspect/task-reader.ts'
+import type { Logger } from './logger.ts'
+import { createBoss, type PgBoss } from './queue/boss.ts'
+import { bossWakeChannel } from './queue/wake-channel.ts'
+import type { TasklaneOptions } from './tasklane-options.ts'
+import type { TaskRegistry } from './tasks/registry.ts'
+import { AttemptProfiler } from './worker/attempt-profiler.ts'
+import { type AttemptExecutor, executeInline } from './worker/execute-attempt.ts'
+import { Heartbeat } from './worker/heartbeat.ts'
+import { Maintenance } from './worker/maintenance.ts'
+import { QueueRunner } from './worker/queue-runner.ts'
+import { Settler } from './worker/settler.ts'
+import { createThreadExecutor, type ThreadExecutor } from './worker/thread-pool.ts'
+
+/** The live parts of a started tasklane instance. */
+export interface Runtime {
+  db: Db
+  boss: PgBoss
+  bus: EventBus
+  publisher: EventPublisher
+  committer: GroupCommitter
+  settler: Settler
+  reader: TaskReader
+  runners: QueueRunner[]
+  heartbeat: Heartbeat | null
+  maintenance: Maintenance | null
+  stopEmbedded: (() => Promise<void>) | null
+  threads: ThreadExecutor | null
+  connectionString: string
+}
+
+/** What assembling a runtime needs from its Tasklane instance. */
+export interface RuntimeContext {
+  opts: TasklaneOptions
+  config: Readonly<Config>
+  log: Logger
+  registry: TaskRegistry
+  workerId: string
+  heartbeatTimeoutMs: number
+  queueNames(): string[]
+  /** Each finished attempt's wall time, for busy-time accounting. */
+  onAttemptDone(ms: number): void
+  busyMsTotal(): number
+}
+
+/**
+ * Assembles and starts everything an instance runs: the database (embedded when no URL is given),
+ * migrations, pg-boss, the LISTEN bus, enqueue and settle group commits, the queue runners with their
+ * heartbeat, and maintenance. `partial` receives what exists so far, so a failed start can be torn down.
+ */
+export async function startRuntime(
+  ctx: RuntimeContext,
+  partial: (r: Partial<Runtime>) => void,
+): Promise<Runtime> {
+  const { config, log, opts } = ctx
+  let connectionString = opts.databaseUrl ?? config.databaseUrl
+  let stopEmbedded: (() => Promise<void>) | null = null
+  if (!connectionString) {
+    const { startEmbeddedPostgres } = await import('./db/embedded-postgres.ts')
+    log.info(
+      { dataDir: config.embeddedDataDir, port: config.embeddedPort },
+      'DATABASE_URL is not set: starting the embedded Postgres',
+    )
+    const embedded = await startEmbeddedPostgres({
+      dataDir: config.embeddedDataDir,
+      port: config.embeddedPort,
+      log: (msg) => log.debug({ embedded: msg }),
+    })
+    connectionString = embedded.connectionString
+    stopEmbedded = () => embedded.stop()
+    partial({ stopEmbedded })
+  }
+  if (opts.migrate ?? config.migrateOnStart) {
+    await migrateToLatest({
+      connectionString,
+      schema: config.schema,
+      bossSchema: config.bossSchema,
+      dbBackend: config.dbBackend,
+      log,
+    })
+  }
+  const db = createDb({ connectionString, schema: config.schema, max: opts.poolSize ?? 10 })
+  const supervise = opts.supervise ?? true
+  const boss = createBoss({
+    connectionString,
+    config: { ...config, heartbeatTimeoutMs: ctx.heartbeatTimeoutMs },
+    supervise,
+    log,
+  })
+  const bus = new EventBus({ connectionString, wakeChannel: bossWakeChannel(config.bossSchema), log })
+  const publisher = new EventPublisher(db.kysely, log)
+  const heartbeatSeconds = Math.ceil(ctx.heartbeatTimeoutMs / 1000)
+  const r: Runtime = {
+    db,
+    boss,
+    bus,
+    publisher,
+    committer: new GroupCommitter(db.kysely, { boss, heartbeatSeconds }),
+    settler: new Settler({ db: db.kysely, boss, bossSchema: config.bossSchema, workerId: ctx.workerId, log }),
+    reader: new TaskReader(db.kysely, config.bossSchema, () => ctx.queueNames(), ctx.heartbeatTimeoutMs),
+    runners: [],
+    heartbeat: null,
+    maintenance: null,
+    stopEmbedded,
+    connectionString,
+    threads: null,
+  }
+  partial(r)
+  await boss.start()
+  await ensureQueues(ctx, boss)
+  await bus.start()
+  r.runners = createRunners(ctx, r)
+  if (r.runners.length > 0) {
+    bus.onWake((queue) => {
+      for (const runner of r.runners) if (runner.queue === queue) runner.wake()
+    })
+    bus.onReconnect(() => {
+      for (const runner of r.runners) runner.wake()
+    })
+    bus.onMessage((m) => abortCancelled(r, m))
+    r.heartbeat = new Heartbeat({
+      db: db.kysely,
+      boss,
+      workerId: ctx.workerId,
+      runners: () => r.runners,
+      heartbeatTimeoutMs: ctx.heartbeatTimeoutMs,
+      memoryPoolMb: opts.memoryPoolMb ?? config.memoryPoolMb,
+      log,
+      busyMsTotal: () => ctx.busyMsTotal(),
+    })
+    await r.heartbeat.start()
+    for (const runner of r.runners) runner.start()
+  }
+  if (supervise) {
+    r.maintenance = new Maintenance({
+      db: db.kysely,
+      bossSchema: config.bossSchema,
+      queues: () => ctx.queueNames(),
+      config,
+      log,
+    })
+    r.maintenance.start()
+  }
+  log.info(
+    { workerId: ctx.workerId, queues: r.runners.map((q) => `${q.queue}×${q.concurrency}`) },
+    'tasklane started',
+  )
+  return r
+}
+
+/** Stops what `startRuntime` started, in dependency order; tolerates a partly started runtime. */
+export async function stopRuntime(r: Partial<Runtime>, timeoutMs: number): Promise<void> {
+  await Promise.all((r.runners ?? []).map((runner) => runner.stop(timeoutMs)))
+  await r.threads?.close()
+  await r.settler?.drain()
+  await r.publisher?.drain()
+  await r.heartbeat?.stop()
+  await r.maintenance?.stop()
+  await r.bus?.stop()
+  await r.boss?.stop({ graceful: false, close: true }).catch(() => {})
+  await r.db?.close()
+  await r.stopEmbedded?.()
+}
+
+/** A cancel announced by any process: abort the attempt if it runs here. */
+function abortCancelled(r: Runtime, m: BusMessage): void {
+  if (m.type !== 'cancel') return
+  for (const runner of r.runners) if (runner.abort(m.taskId, 'cancel')) return
+}
+
+async function ensureQueues(ctx: RuntimeContext, boss: PgBoss): Promise<void> {
+  const deadLetters = new Set(ctx.registry.all().flatMap((t) => (t.deadLetter ? [t.deadLetter] : [])))
+  const existing = new Set((await boss.getQueues()).map((q) => q.name))
+  for (const name of [...deadLetters, ...ctx.queueNames()]) {
+    if (existing.has(name)) continue
+    // notify: pg-boss NOTIFYs once per insert statement with ready work, which is what wakes our runners.
+    await boss.createQueue(name, { notify: true }).catch((err: Error) => {
+      if (!/already exists/i.test(err.message)) throw err
+    })
+  }
+}
+
+function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
+  const workers = ctx.opts.workers ?? ctx.config.workers
+  if (workers === 0) return []
+  const pollIntervalMs =
+    ctx.opts.pollInterval !== undefined
+      ? toMs(ctx.opts.pollInterval, 'pollInterval')
+      : ctx.config.pollIntervalMs
+  const memoryPoolMb = ctx.opts.memoryPoolMb ?? ctx.config.memoryPoolMb
+  const canLease = memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
+  const profiler =
+    (ctx.opts.enableProfiling ?? ctx.config.enableProfiling) ? new AttemptProfiler() : undefined
+  // Tasks with mode: 'thread' run in the worker-thread pool; the pool exists only if one is registered.
+  const threads = ctx.registry.all().some((t) => t.mode === 'thread')
+    ? createThreadExecutor({
+        threads: ctx.opts.threads ?? ctx.config.threads,
+        log: ctx.log.child({ workerId: ctx.workerId }),
+      })
+    : null
+  r.threads = threads
+  const execute: AttemptExecutor = threads
+    ? (task, args, taskCtx) =>
+        task.mode === 'thread' ? threads.execute(task, args, taskCtx) : executeInline(task, args, taskCtx)
+    : executeInline
+  return ctx.queueNames().map((queue) => {
+    const q = ctx.opts.queues?.[queue]
+    const concurrency = q?.concurrency ?? workers
+    return new QueueRunner({
+      queue,
+      concurrency,
+      // No prefetch by default: a leased task reads as `running`, so leasing ahead of free slots
+      // would report waiting tasks as running. Throughput-bound deployments opt in per queue.
+      prefetch: q?.prefetch ?? 0,
+      boss: r.boss,
+      db: r.db.kysely,
+      bossSchema: ctx.config.bossSchema,
+      registry: ctx.registry,
+      settler: r.settler,
+      publisher: r.publisher,
+      execute,
+      workerId: ctx.workerId,
+      pollIntervalMs,
+      log: ctx.log.child({ workerId: ctx.workerId, queue }),
+      ...(canLease ? { canLease } : {}),
+      ...(profiler ? { profiler } : {}),
+      onAttemptDone: (ms) => ctx.onAttemptDone(ms),
+    })
+  })
+}
