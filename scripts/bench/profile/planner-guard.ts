@@ -6,6 +6,7 @@
 import pg from 'pg'
 import { createDatabase, dbName, dropDatabase } from '../db.ts'
 import { BENCH_QUEUE, TasklaneSystem } from '../tasklane.system.ts'
+import { bossLeaseSql } from './boss-lease-sql.ts'
 
 const BACKLOG = Number(
   process.argv
@@ -33,19 +34,7 @@ try {
      from generate_series(1, $2) i`,
     [BENCH_QUEUE, BACKLOG],
   )
-  const plans = (await import('pg-boss/dist/plans.js' as string)) as {
-    fetchNextJob: (o: Record<string, unknown>) => { text: string; values: unknown[] } | string
-  }
-  const plan = plans.fetchNextJob({
-    schema: 'pgboss',
-    table: 'job_common',
-    name: BENCH_QUEUE,
-    policy: 'standard',
-    limit: BATCH,
-    includeMetadata: true,
-  })
-  const text = typeof plan === 'string' ? plan : plan.text
-  const values = typeof plan === 'string' ? [] : plan.values
+  const { text, values } = await bossLeaseSql(BATCH)
   for (const guard of [false, true, false, true]) {
     await client.query('begin')
     await client.query(guard ? 'set local enable_bitmapscan = off; set local enable_sort = off' : 'select 1')

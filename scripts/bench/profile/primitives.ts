@@ -18,6 +18,7 @@ import { insertHistory } from '../../../src/history/history.repository.ts'
 import { createBoss, fromKysely, type PgBoss } from '../../../src/queue/boss.ts'
 import { createDatabase, dbName, dropDatabase } from '../db.ts'
 import { BENCH_QUEUE, benchLogger, TasklaneSystem } from '../tasklane.system.ts'
+import { bossLeaseSql } from './boss-lease-sql.ts'
 
 const arg = (name: string, fallback: number) =>
   Number(
@@ -152,19 +153,7 @@ async function explain(): Promise<void> {
   try {
     // The same session settings as tasklane's pg-boss pool (the planner guard).
     await client.query('set enable_bitmapscan = off; set enable_sort = off')
-    const fetchSql = (await import('pg-boss/dist/plans.js' as string)) as {
-      fetchNextJob: (o: Record<string, unknown>) => { text: string; values: unknown[] } | string
-    }
-    const plan = fetchSql.fetchNextJob({
-      schema: 'pgboss',
-      table: 'job_common',
-      name: BENCH_QUEUE,
-      policy: 'standard',
-      limit: BATCH,
-      includeMetadata: true,
-    })
-    const text = typeof plan === 'string' ? plan : plan.text
-    const values = typeof plan === 'string' ? [] : plan.values
+    const { text, values } = await bossLeaseSql(BATCH)
     await client.query('begin')
     const leased = await client.query(`explain (analyze, buffers, wal, costs off) ${text}`, values)
     console.log(`-- lease of ${BATCH}:\n${leased.rows.map((r) => r['QUERY PLAN']).join('\n')}`)
@@ -200,19 +189,7 @@ async function prepared(): Promise<void> {
   await client.connect()
   try {
     await client.query('set enable_bitmapscan = off; set enable_sort = off')
-    const plans = (await import('pg-boss/dist/plans.js' as string)) as {
-      fetchNextJob: (o: Record<string, unknown>) => { text: string; values: unknown[] } | string
-    }
-    const plan = plans.fetchNextJob({
-      schema: 'pgboss',
-      table: 'job_common',
-      name: BENCH_QUEUE,
-      policy: 'standard',
-      limit: 1,
-      includeMetadata: true,
-    })
-    const text = typeof plan === 'string' ? plan : plan.text
-    const values = typeof plan === 'string' ? [] : plan.values
+    const { text, values } = await bossLeaseSql(1)
     const N = Math.min(TASKS / 2 - 10, 2000)
     for (const mode of ['unnamed', 'prepared', 'unnamed', 'prepared']) {
       const samples: number[] = []

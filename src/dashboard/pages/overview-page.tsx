@@ -2,6 +2,29 @@ import { Layout, type PageContext } from './layout.tsx'
 
 const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const
 
+/** A headline card: a title, one big figure (filled in by overview.js) and what explains it. */
+function StatCard({
+  id,
+  title,
+  valueId,
+  children,
+}: {
+  id: string
+  title: string
+  valueId: string
+  children: unknown
+}) {
+  return (
+    <article class="card" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <output id={valueId} class="big">
+        –
+      </output>
+      {children}
+    </article>
+  )
+}
+
 function Figure({ id, label, hint }: { id: string; label: string; hint?: string }) {
   return (
     <div class="figure">
@@ -49,11 +72,7 @@ export function OverviewPage({ ctx, taskNames }: { ctx: PageContext; taskNames: 
             Scheduled for later: <output id="q-scheduled">–</output>
           </p>
         </article>
-        <article class="card" aria-labelledby="h-workers">
-          <h2 id="h-workers">Workers</h2>
-          <output id="w-busy" class="big">
-            –
-          </output>
+        <StatCard id="h-workers" title="Workers" valueId="w-busy">
           <p class="hint">
             busy of <output id="w-total">–</output> slots in <output id="w-procs">–</output>; utilisation{' '}
             <output id="w-util">–</output>
@@ -70,26 +89,18 @@ export function OverviewPage({ ctx, taskNames }: { ctx: PageContext; taskNames: 
             </thead>
             <tbody />
           </table>
-        </article>
-        <article class="card" aria-labelledby="h-rates">
-          <h2 id="h-rates">Throughput</h2>
-          <output id="t-rate" class="big">
-            –
-          </output>
+        </StatCard>
+        <StatCard id="h-rates" title="Throughput" valueId="t-rate">
           <p class="hint">
             tasks per minute over the last <output id="t-window">–</output>; retries{' '}
             <output id="t-retries">–</output>, timeouts <output id="t-timeouts">–</output>
           </p>
-        </article>
-        <article class="card" aria-labelledby="h-errors">
-          <h2 id="h-errors">Error rate</h2>
-          <output id="e-rate" class="big">
-            –
-          </output>
+        </StatCard>
+        <StatCard id="h-errors" title="Error rate" valueId="e-rate">
           <p class="hint">
             <output id="e-failed">–</output> failed of <output id="e-processed">–</output> finished
           </p>
-        </article>
+        </StatCard>
         <article class="card" aria-labelledby="h-runtime">
           <h2 id="h-runtime">Run time</h2>
           <div class="figures">
