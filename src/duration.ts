@@ -5,15 +5,25 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/
 
 /**
- * Parses a duration into milliseconds, or returns null when it is not one.
+ * Parses a duration into whole milliseconds, or returns null when it is not one. A millisecond is
+ * the finest unit tasklane honours, so a value that is not a whole number of milliseconds
+ * (`1.5`, `'0.5ms'`, `'1.0005s'`) is not a duration rather than being rounded.
  * @example parseDuration('10m') // 600000
  */
 export function parseDuration(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : null
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : null
   if (typeof value !== 'string') return null
   const match = DURATION_PATTERN.exec(value)
   if (!match) return null
-  return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS])
+  // Scaled in decimal (not float) arithmetic so '1.1s' is exactly 1100, not 1100.0000000000002.
+  const [whole, fraction = ''] = match[1]!.split('.')
+  const unit = UNIT_MS[match[2] as keyof typeof UNIT_MS]
+  const digits = fraction.replace(/0+$/, '')
+  const scale = 10 ** digits.length
+  const scaled = (BigInt(whole!) * BigInt(scale) + BigInt(digits || '0')) * BigInt(unit)
+  if (scaled % BigInt(scale) !== 0n) return null
+  const ms = scaled / BigInt(scale)
+  return ms <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ms) : null
 }
 
 /** Like parseDuration, but throws a TypeError naming `what` when the value is not a duration. */
@@ -21,7 +31,21 @@ export function toMs(value: Duration, what: string): number {
   const ms = parseDuration(value)
   if (ms === null) {
     throw new TypeError(
-      `${what} must be a duration: a number of milliseconds or a string like '500ms', '30s', '10m', '2h', '1d' (got ${JSON.stringify(value)})`,
+      `${what} must be a duration: a whole number of milliseconds or a string like '500ms', '30s', '10m', '2h', '1d' (got ${JSON.stringify(value)})`,
+    )
+  }
+  return ms
+}
+
+/**
+ * Like toMs, for settings whose consumer counts in whole seconds (pg-boss's heartbeat): a value
+ * that is not a whole number of seconds is refused, saying so, rather than silently rounded.
+ */
+export function toWholeSecondsMs(value: Duration, what: string): number {
+  const ms = toMs(value, what)
+  if (ms % 1000 !== 0) {
+    throw new TypeError(
+      `${what} must be a whole number of seconds (its granularity is 1 s; got ${JSON.stringify(value)} = ${ms} ms)`,
     )
   }
   return ms

@@ -1,6 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
+import { isDeepStrictEqual } from 'node:util'
 import { type Duration, parseDuration } from '../duration.ts'
 import { TasklaneError } from '../errors.ts'
+import { type CanonicalRequest, canonicalRequest } from '../idempotency/canonical-request.ts'
 import {
   normalizeRetry,
   type RetryOptions,
@@ -8,13 +10,14 @@ import {
   type TaskDefinition,
 } from '../tasks/define-task.ts'
 import { parsePriority, type TaskPriority, toBossPriority } from '../tasks/priority.ts'
-import { assertJson, canonicalJson, unstorableText } from './json-args.ts'
+import { parseInstant } from './instant.ts'
+import { assertJson, unstorableText } from './json-args.ts'
 
 export interface EnqueueOptions {
   priority?: TaskPriority | Lowercase<TaskPriority>
-  /** Run no sooner than this from now (database clock). */
+  /** Run no sooner than this from now (database clock), to the millisecond. */
   delay?: Duration
-  /** Run no sooner than this instant. */
+  /** Run no sooner than this instant: a Date, or an ISO 8601 string with `Z` or an offset. */
   startAfter?: Date | string
   /** Same key again returns the same taskId with `deduplicated: true`. */
   idempotencyKey?: string
@@ -25,13 +28,15 @@ export interface EnqueueOptions {
 export interface EnqueueRequest {
   id: string
   task: TaskDefinition<any, any>
+  /** The args as sent (their JSON form): what is stored, and what the task's schema parses at run time. */
   args: unknown
   priority: TaskPriority
   /** pg-boss startAfter: an ISO instant, or an interval relative to the database clock. */
   startAfter: string | null
   deferred: boolean
   idempotencyKey: string | null
-  requestHash: string
+  /** What the request means, compared (hashed by PostgreSQL) when an idempotency key is reused. */
+  canonical: CanonicalRequest
   retry: RetryPolicy
 }
 
@@ -45,43 +50,29 @@ export interface EnqueueResult {
 }
 
 const MAX_KEY_LENGTH = 200
+const MAX_DELAY_MS = 3650 * 86_400_000
 
 function validationError(message: string, path?: string): TasklaneError {
   return new TasklaneError('validation_failed', message, [{ ...(path ? { path } : {}), message }])
 }
 
 /**
- * Checks one enqueue call before anything is written: args against the task's schema and JSON,
+ * Checks one enqueue call before anything is written: args against JSON and the task's schema,
  * priority, delay/startAfter, idempotency key and retry override. Throws a TasklaneError (400)
  * naming the field.
+ *
+ * The args stored are the args sent; the schema is applied once, when the task runs, to what was
+ * stored — here it only checks that it will accept them. Args that JSON would change (a Date, a
+ * Map, a class instance) are refused unless the task's schema turns their stored form back into
+ * the same value (e.g. `z.coerce.date()`), since `run` receives what the schema makes of the
+ * stored JSON.
  */
 export function buildRequest(
   task: TaskDefinition<any, any>,
   args: unknown,
   opts: EnqueueOptions = {},
 ): EnqueueRequest {
-  let checkedArgs = args === undefined ? null : args
-  try {
-    assertJson(checkedArgs)
-  } catch (err) {
-    throw validationError((err as Error).message, 'args')
-  }
-  if (task.schema) {
-    const parsed = task.schema.safeParse(checkedArgs)
-    if (!parsed.success) {
-      const details = parsed.error.issues.map((i) => ({
-        path: ['args', ...i.path.map(String)].join('.'),
-        message: i.message,
-      }))
-      const first = details[0]
-      throw new TasklaneError(
-        'validation_failed',
-        `args for task '${task.name}' are invalid: ${first ? `${first.path}: ${first.message}` : 'schema rejected them'}`,
-        details,
-      )
-    }
-    checkedArgs = parsed.data
-  }
+  const storedArgs = checkArgs(task, args === undefined ? null : args)
   const priority = opts.priority === undefined ? task.priority : parsePriority(opts.priority)
   if (!priority) {
     throw validationError(
@@ -94,33 +85,34 @@ export function buildRequest(
   }
   let startAfter: string | null = null
   let deferred = false
+  let delayMs: number | null = null
+  let startAfterMs: number | null = null
   if (opts.delay !== undefined) {
-    const ms = parseDuration(opts.delay)
-    if (ms === null || ms > 3650 * 86_400_000) {
+    delayMs = parseDuration(opts.delay)
+    if (delayMs === null || delayMs > MAX_DELAY_MS) {
       throw validationError(
-        `delay ${JSON.stringify(opts.delay)} is invalid: use milliseconds or a string like '30s', '10m', '2h' (up to 10 years)`,
+        `delay ${JSON.stringify(opts.delay)} is invalid: use whole milliseconds or a string like '250ms', '30s', '10m', '2h' (up to 10 years)`,
         'delay',
       )
     }
-    if (ms > 0) {
-      startAfter = `${ms / 1000} seconds`
+    if (delayMs > 0) {
+      // Relative to the database clock (pg-boss adds it to its now()), to the millisecond.
+      startAfter = `${delayMs} milliseconds`
       deferred = true
     }
   } else if (opts.startAfter !== undefined) {
-    const at = opts.startAfter instanceof Date ? opts.startAfter : new Date(String(opts.startAfter))
-    if (
-      Number.isNaN(at.getTime()) ||
-      // Year 0 and earlier parse in JS but not in PostgreSQL (a database error, a 500, otherwise).
-      at.getUTCFullYear() < 1 ||
-      (typeof opts.startAfter === 'string' && !/^\d{4}-\d\d-\d\dT/.test(opts.startAfter))
-    ) {
+    const at = parseInstant(opts.startAfter)
+    if ('problem' in at) {
       throw validationError(
-        `startAfter ${JSON.stringify(opts.startAfter)} is invalid: use an ISO 8601 instant like '2026-11-28T09:00:00Z'`,
+        `startAfter ${JSON.stringify(opts.startAfter)} is invalid: ${at.problem}`,
         'startAfter',
       )
     }
-    startAfter = at.toISOString()
-    deferred = at.getTime() > Date.now()
+    startAfterMs = at.ms
+    startAfter = new Date(at.ms).toISOString()
+    // Only the reported status ('scheduled' or 'queued') reads this process's clock; when the task
+    // becomes ready is decided by the database's.
+    deferred = at.ms > Date.now()
   }
   const key = opts.idempotencyKey
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
@@ -134,28 +126,71 @@ export function buildRequest(
   const retry = opts.retry
     ? normalizeRetry({ ...policyToOptions(task.retry), ...opts.retry }, 'retry')
     : task.retry
-  const requestHash = createHash('sha256')
-    .update(
-      canonicalJson({
-        task: task.name,
-        args: checkedArgs,
-        priority,
-        delay: opts.delay ?? null,
-        startAfter: opts.startAfter ?? null,
-      }),
-    )
-    .digest('base64url')
   return {
     id: randomUUID(),
     task,
-    args: checkedArgs,
+    args: storedArgs,
     priority,
     startAfter,
     deferred,
     idempotencyKey: key ?? null,
-    requestHash,
+    canonical: canonicalRequest({
+      task: task.name,
+      queue: task.queue,
+      args: storedArgs,
+      priority,
+      startAfterMs,
+      delayMs,
+      retry,
+    }),
     retry,
   }
+}
+
+/** The args to store for `sent`, after checking them against JSON and the task's schema. */
+function checkArgs(task: TaskDefinition<any, any>, sent: unknown): unknown {
+  let changed: string | null
+  try {
+    changed = assertJson(sent)
+  } catch (err) {
+    throw validationError((err as Error).message, 'args')
+  }
+  // What the database will hold, and what the schema will parse at run time.
+  const stored = changed === null ? sent : JSON.parse(JSON.stringify(sent))
+  if (!task.schema) {
+    if (changed) throw notJson(task, changed, 'it has no schema to read the stored form back')
+    return stored
+  }
+  const parsed = task.schema.safeParse(stored)
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({
+      path: ['args', ...i.path.map(String)].join('.'),
+      message: i.message,
+    }))
+    const first = details[0]
+    const why = first ? `${first.path}: ${first.message}` : 'schema rejected them'
+    if (changed) throw notJson(task, changed, `its schema rejects the stored form (${why})`, details)
+    throw new TasklaneError('validation_failed', `args for task '${task.name}' are invalid: ${why}`, details)
+  }
+  if (changed) {
+    // The schema reads the stored form back: accepted only if it yields what the sent value would.
+    const direct = task.schema.safeParse(sent)
+    if (!direct.success || !isDeepStrictEqual(direct.data, parsed.data)) {
+      throw notJson(task, changed, 'its schema does not read the stored form back as the same value')
+    }
+  }
+  return stored
+}
+
+function notJson(
+  task: TaskDefinition<any, any>,
+  changed: string,
+  why: string,
+  details?: { path: string; message: string }[],
+): TasklaneError {
+  const path = /^args[.[\w\]]*/.exec(changed)?.[0] ?? 'args'
+  const message = `args for task '${task.name}' cannot be stored as sent: ${changed}, which JSON stores as something else, and ${why}. Pass plain JSON (e.g. an ISO string for a date), or give the task a schema that converts it back (e.g. z.coerce.date())`
+  return new TasklaneError('validation_failed', message, details ?? [{ path, message }])
 }
 
 function policyToOptions(p: RetryPolicy): RetryOptions {

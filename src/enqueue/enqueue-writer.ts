@@ -13,60 +13,58 @@ export interface WriterDeps {
 /**
  * Writes requests inside `trx` (the caller's transaction, or one of ours): claims idempotency keys,
  * then inserts the new jobs through pg-boss, one statement per queue. A key already held with the same
- * request resolves to its existing taskId (deduplicated); with a different request it is a 409.
- * Throws on a conflict, so the transaction writes nothing.
+ * request (equal canonical forms: see idempotency/canonical-request.ts) resolves to its existing
+ * taskId (deduplicated); with a different request it is a 409. Throws on a conflict, so the
+ * transaction writes nothing.
  */
 export async function writeRequests(
   trx: Kysely<Database>,
   deps: WriterDeps,
   requests: EnqueueRequest[],
 ): Promise<EnqueueResult[]> {
-  const results: (EnqueueResult | null)[] = requests.map(() => null)
-  const fresh: EnqueueRequest[] = []
-  const firstByKey = new Map<string, EnqueueRequest>()
-  const claims: EnqueueRequest[] = []
-  requests.forEach((r, i) => {
-    if (!r.idempotencyKey) return
-    const first = firstByKey.get(r.idempotencyKey)
-    if (!first) {
-      firstByKey.set(r.idempotencyKey, r)
-      claims.push(r)
-      return
-    }
-    if (first.requestHash !== r.requestHash) throw conflict(r.idempotencyKey)
-    results[i] = resultFor(r, first.id, true)
-  })
-  const owned = await claimKeys(
+  const keyed = requests.filter((r) => r.idempotencyKey)
+  const outcomes = await claimKeys(
     trx,
-    claims.map((r) => ({
-      key: r.idempotencyKey!,
-      taskId: r.id,
-      task: r.task.name,
-      requestHash: r.requestHash,
-    })),
+    keyed.map((r) => ({ key: r.idempotencyKey!, taskId: r.id, task: r.task.name, request: r.canonical })),
   )
-  const taken = claims.filter((r) => !owned.has(r.idempotencyKey!))
+  // The first request of each key in this call holds the claim; later ones must mean the same.
+  const firstByKey = new Map<string, { request: EnqueueRequest; requestHash: string; owned: boolean }>()
+  const repeats: EnqueueRequest[] = []
+  keyed.forEach((r, i) => {
+    const { requestHash, owned } = outcomes[i]!
+    const first = firstByKey.get(r.idempotencyKey!)
+    if (!first) firstByKey.set(r.idempotencyKey!, { request: r, requestHash, owned })
+    else if (first.requestHash !== requestHash) throw conflict(r.idempotencyKey!)
+    else repeats.push(r)
+  })
+  const taken = [...firstByKey.values()].filter((f) => !f.owned)
   const existing = await findKeys(
     trx,
-    taken.map((r) => r.idempotencyKey!),
+    taken.map((f) => f.request.idempotencyKey!),
   )
-  const dedupedIds = new Map<EnqueueRequest, string>()
-  for (const r of taken) {
-    const row = existing.get(r.idempotencyKey!)
-    if (!row || row.request_hash !== r.requestHash) throw conflict(r.idempotencyKey!)
-    dedupedIds.set(r, row.task_id)
-  }
-  requests.forEach((r, i) => {
-    if (results[i]) return
-    const dedupedId = dedupedIds.get(r)
-    if (dedupedId) results[i] = resultFor(r, dedupedId, true)
-    else {
-      fresh.push(r)
-      results[i] = resultFor(r, r.id, false)
+  const taskIdByKey = new Map<string, string>()
+  for (const f of firstByKey.values()) {
+    const key = f.request.idempotencyKey!
+    if (f.owned) {
+      taskIdByKey.set(key, f.request.id)
+      continue
     }
+    const row = existing.get(key)
+    if (!row || row.request_hash !== f.requestHash) throw conflict(key)
+    taskIdByKey.set(key, row.task_id)
+  }
+  const repeated = new Set(repeats)
+  const fresh: EnqueueRequest[] = []
+  const results = requests.map((r) => {
+    const key = r.idempotencyKey
+    if (key && (repeated.has(r) || !firstByKey.get(key)!.owned)) {
+      return resultFor(r, taskIdByKey.get(key)!, true)
+    }
+    fresh.push(r)
+    return resultFor(r, r.id, false)
   })
   await insertJobs(trx, deps, fresh)
-  return results as EnqueueResult[]
+  return results
 }
 
 /** Inserts jobs through pg-boss, one statement per queue (each carries pg-boss's NOTIFY wake-up). */

@@ -20,11 +20,16 @@ export const MAX_JSON_DEPTH = 1000
 /**
  * Throws a TypeError naming the path of the first value that cannot be stored as JSON (a function,
  * symbol, BigInt, non-finite number, a cycle, a string PostgreSQL cannot store, or nesting deeper
- * than MAX_JSON_DEPTH), so nothing is written for args that would change, vanish or be refused on
- * the way through JSON.
+ * than MAX_JSON_DEPTH), so nothing is written for args that would vanish or be refused on the way
+ * through JSON.
+ * @returns null when the value survives JSON unchanged; otherwise why it does not — the first value
+ * JSON would turn into something else (a Date into a string, a Map or class instance into a plain
+ * object, `undefined` in an array into null), e.g. `"args.when is a Date"`. Callers decide whether
+ * that change is acceptable (a task schema that reads the stored form back) or a refusal.
  */
-export function assertJson(value: unknown, what = 'args'): void {
+export function assertJson(value: unknown, what = 'args'): string | null {
   const seen = new Set<object>()
+  let changed: string | null = null
   const visit = (v: unknown, path: string, depth = 0): void => {
     if (depth > MAX_JSON_DEPTH) {
       throw new TypeError(
@@ -53,16 +58,26 @@ export function assertJson(value: unknown, what = 'args'): void {
         if (v === null) return
         if (seen.has(v))
           throw new TypeError(`${path} refers back to itself (a cycle): task args must be JSON`)
-        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return
+        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+          changed ??= `${path} is ${v instanceof Date ? 'a Date' : `${kindOf(v)} with a toJSON method`}`
+          return
+        }
         seen.add(v)
         if (Array.isArray(v)) {
-          for (const [i, item] of v.entries()) visit(item, `${path}[${i}]`, depth + 1)
-        } else
+          for (const [i, item] of v.entries()) {
+            if (item === undefined) changed ??= `${path}[${i}] is undefined (JSON has no undefined)`
+            visit(item, `${path}[${i}]`, depth + 1)
+          }
+        } else {
+          const proto = Object.getPrototypeOf(v)
+          if (proto !== Object.prototype && proto !== null) changed ??= `${path} is ${kindOf(v)}`
+
           for (const [k, item] of Object.entries(v)) {
             const why = unstorableText(k)
             if (why) throw new TypeError(`a key of ${path} ${why}`)
             if (item !== undefined) visit(item, `${path}.${k}`, depth + 1)
           }
+        }
         seen.delete(v)
         return
       }
@@ -71,13 +86,15 @@ export function assertJson(value: unknown, what = 'args'): void {
     }
   }
   visit(value, what)
+  return changed
 }
 
-/** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  )
+/** 'a Map', 'a Set', 'an instance of Money': how a non-plain object is named in a message. */
+function kindOf(v: object): string {
+  const name = (v as { constructor?: { name?: unknown } }).constructor?.name
+  if (typeof name !== 'string' || name === '') return 'an object with a custom prototype'
+  return ['Map', 'Set', 'RegExp', 'Error', 'WeakMap', 'WeakSet', 'Promise'].includes(name) ||
+    name.endsWith('Array')
+    ? `a${/^[AEIOU]/.test(name) ? 'n' : ''} ${name}`
+    : `an instance of ${name}`
 }

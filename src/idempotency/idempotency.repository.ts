@@ -1,27 +1,58 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { type CanonicalRequest, REQUEST_HASH_SQL } from './canonical-request.ts'
 
 export interface KeyClaim {
   key: string
   taskId: string
   task: string
+  /** What the request means; PostgreSQL hashes it (see canonical-request.ts). */
+  request: CanonicalRequest
+}
+
+export interface ClaimOutcome {
+  /** The hash of this claim's canonical request (the value stored with the key). */
   requestHash: string
+  /** This transaction now holds the key for this claim's taskId. */
+  owned: boolean
 }
 
 /**
- * Claims idempotency keys inside the enqueue transaction. Returns the keys this transaction now owns;
- * for a key another transaction holds, the insert waits for that transaction to finish (the unique
- * index serialises racing callers), so a key is never claimed twice.
+ * Claims idempotency keys inside the enqueue transaction, one outcome per claim in order. Several
+ * claims may share a key (a batch repeating one): the first is inserted, the others only hashed. For
+ * a key another transaction holds, the insert waits for that transaction to finish (the primary key
+ * serialises racing callers), so a key is never claimed twice. The hash is computed here, by
+ * PostgreSQL, so a request enqueued from SQL (`idempotency_request_hash`) hashes identically.
  */
-export async function claimKeys(db: Kysely<Database>, claims: KeyClaim[]): Promise<Set<string>> {
-  if (claims.length === 0) return new Set()
+export async function claimKeys(db: Kysely<Database>, claims: KeyClaim[]): Promise<ClaimOutcome[]> {
+  if (claims.length === 0) return []
+  const payload = JSON.stringify(
+    claims.map((c, ord) => ({ ord, key: c.key, task_id: c.taskId, task: c.task, request: c.request })),
+  )
+  const input = sql`(select x.ord, x.key, x.task_id, x.task, ${sql.raw(REQUEST_HASH_SQL('x.request'))} as request_hash
+    from jsonb_to_recordset(${payload}::jsonb) as x(ord int, key text, task_id uuid, task text, request jsonb))`
   const rows = await db
-    .insertInto('idempotency_key')
-    .values(claims.map((c) => ({ key: c.key, task_id: c.taskId, task: c.task, request_hash: c.requestHash })))
-    .onConflict((oc) => oc.column('key').doNothing())
-    .returning('key')
+    // A raw CTE (jsonb_to_recordset): Kysely's with() types only builders.
+    .with('input', (() => input) as any)
+    .with('claimed', (qb) =>
+      qb
+        .insertInto('idempotency_key')
+        .columns(['key', 'task_id', 'task', 'request_hash'])
+        .expression(
+          sql`select distinct on (key) key, task_id, task, request_hash from input order by key, ord`,
+        )
+        .onConflict((oc) => oc.column('key').doNothing())
+        .returning(['key', 'task_id']),
+    )
+    .selectFrom('input' as any)
+    .leftJoin('claimed' as any, 'claimed.key', 'input.key')
+    .select([
+      sql<string>`input.request_hash`.as('request_hash'),
+      sql<boolean>`coalesce(claimed.task_id = input.task_id, false)`.as('owned'),
+    ])
+    .orderBy(sql`input.ord`)
     .execute()
-  return new Set(rows.map((r) => r.key))
+  return rows.map((r) => ({ requestHash: r.request_hash, owned: r.owned }))
 }
 
 export async function findKeys(db: Kysely<Database>, keys: string[]) {

@@ -5,6 +5,7 @@ import { TasklaneError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
 import { deleteHistory, findHistory, insertHistory } from '../history/history.repository.ts'
+import { canonicalRequest } from '../idempotency/canonical-request.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
 import { findJob } from '../queue/job.repository.ts'
 import { normalizeRetry } from '../tasks/define-task.ts'
@@ -101,20 +102,31 @@ export async function retryTask(d: ControlDeps, taskId: string): Promise<void> {
       // pg-boss's retention already removed the job: enqueue it again under the same id.
       const h = history!
       const task = d.registry.require(h.task)
+      const priority = fromBossPriority(h.priority)
+      const retry = normalizeRetry(
+        { ...task.retry, delay: task.retry.delayMs, maxDelay: task.retry.maxDelayMs ?? undefined },
+        'retry',
+      )
       await insertJobs(trx, d, [
         {
           id: taskId,
           task,
           args: h.args,
-          priority: fromBossPriority(h.priority),
+          priority,
           startAfter: null,
           deferred: false,
           idempotencyKey: null,
-          requestHash: '',
-          retry: normalizeRetry(
-            { ...task.retry, delay: task.retry.delayMs, maxDelay: task.retry.maxDelayMs ?? undefined },
-            'retry',
-          ),
+          // No key, so never compared; kept whole so the request type has one shape.
+          canonical: canonicalRequest({
+            task: task.name,
+            queue: task.queue,
+            args: h.args,
+            priority,
+            startAfterMs: null,
+            delayMs: null,
+            retry,
+          }),
+          retry,
         },
       ])
     }
