@@ -1,6 +1,14 @@
 // Public API of tasklane. Everything a user imports comes from here.
 export { type Config, ConfigError, loadConfig } from './config.ts'
 export type { Duration } from './duration.ts'
+export type {
+  CallerDb,
+  KnexTransaction,
+  PostgresJsTransaction,
+  PrismaTransaction,
+  QueryClient,
+  SqlExecutor,
+} from './enqueue/caller-db.ts'
 export type { EnqueueOptions, EnqueueResult } from './enqueue/enqueue-request.ts'
 export { ErrorCode, NonRetryableError, TasklaneError, TaskTimeoutError } from './errors.ts'
 export type { TaskEvent, TaskStatus } from './events/event-types.ts'
@@ -8,6 +16,7 @@ export { type TasklaneRoutesOptions, tasklaneRoutes } from './http/routes.ts'
 export { type TasksEnv, withTasks } from './http/with-tasks.ts'
 export type { TaskInfo } from './inspect/task-info.ts'
 export type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
+export { fromDrizzle } from './queue/boss.ts'
 export type { Analytics, AnalyticsBucket, TaskStats } from './stats/stats.service.ts'
 export { createTasklane, Tasklane } from './tasklane.ts'
 export type { QueueOptions, TasklaneOptions } from './tasklane-options.ts'

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import { type Config, loadConfig } from './config.ts'
 import type { Database } from './db/database.ts'
 import { type Duration, toMs } from './duration.ts'
+import { type CallerDb, callerKysely } from './enqueue/caller-db.ts'
 import {
   buildRequest,
   type EnqueueOptions,
@@ -177,13 +178,15 @@ export class Tasklane {
   }
 
   /**
-   * Enqueues one task. With `db` (a Kysely transaction), the task exists iff that transaction commits.
+   * Enqueues one task. With `db` (the caller's transaction: Kysely, a node-postgres client inside BEGIN,
+   * any `{ query(text, values) }`, postgres.js, Knex, Prisma, or `fromDrizzle(tx, sql)`; see
+   * docs/enqueue.md), the task exists iff that transaction commits, and workers are woken at commit.
    * @example const { taskId } = await tasks.addTask(sendReminder, { userId: 'u1' }, { priority: 'HIGH' })
    */
   async addTask<A>(
     task: TaskDefinition<A, any>,
     args: A,
-    opts: EnqueueOptions & { db?: Transaction<any> | Kysely<any> } = {},
+    opts: EnqueueOptions & { db?: CallerDb } = {},
   ): Promise<EnqueueResult> {
     const def = this.registry.resolve(task)
     const request = buildRequest(def, args, opts)
@@ -195,7 +198,7 @@ export class Tasklane {
   async addTasks<A>(
     task: TaskDefinition<A, any>,
     argsList: A[],
-    opts: EnqueueOptions & { db?: Transaction<any> | Kysely<any> } = {},
+    opts: EnqueueOptions & { db?: CallerDb } = {},
   ): Promise<EnqueueResult[]> {
     if (!Array.isArray(argsList)) throw new TypeError('addTasks(task, argsList) takes an array of args')
     const def = this.registry.resolve(task)
@@ -227,16 +230,14 @@ export class Tasklane {
     return this.#write(requests, undefined)
   }
 
-  async #write(
-    requests: EnqueueRequest[],
-    callerDb: Transaction<any> | Kysely<any> | undefined,
-  ): Promise<EnqueueResult[]> {
+  async #write(requests: EnqueueRequest[], callerDb: CallerDb | undefined): Promise<EnqueueResult[]> {
     const r = this.#live()
     if (requests.length === 0) return []
     const deps = { boss: r.boss, heartbeatSeconds: Math.ceil(this.heartbeatTimeoutMs / 1000) }
     if (callerDb) {
-      // The caller's transaction, scoped to our schema for our own tables.
-      return writeRequests(callerDb.withSchema(this.config.schema) as Kysely<Database>, deps, requests)
+      // The caller's transaction (any client: enqueue/caller-db.ts), scoped to our schema for our tables.
+      const trx = callerKysely(callerDb).withSchema(this.config.schema) as Kysely<Database>
+      return writeRequests(trx, deps, requests)
     }
     if (requests.some((q) => q.idempotencyKey)) {
       return r.db.kysely.transaction().execute((trx) => writeRequests(trx, deps, requests))

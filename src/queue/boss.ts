@@ -2,7 +2,8 @@ import { PgBoss } from 'pg-boss'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 
-export { fromKysely } from 'pg-boss'
+// Adapters running pg-boss's statements on a caller's transaction (enqueue/caller-db.ts).
+export { fromDrizzle, fromKnex, fromKysely, fromPrisma } from 'pg-boss'
 export type { PgBoss }
 
 export interface CreateBossOptions {
