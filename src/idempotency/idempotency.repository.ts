@@ -29,8 +29,10 @@ export async function claimKeys(db: Kysely<Database>, claims: KeyClaim[]): Promi
   const payload = JSON.stringify(
     claims.map((c, ord) => ({ ord, key: c.key, task_id: c.taskId, task: c.task, request: c.request })),
   )
+  // ::text::jsonb, as pg-boss writes it: this runs on the caller's connection too, and drivers that
+  // type parameters from the server (postgres.js) would encode a string bound as jsonb a second time.
   const input = sql`(select x.ord, x.key, x.task_id, x.task, ${sql.raw(REQUEST_HASH_SQL('x.request'))} as request_hash
-    from jsonb_to_recordset(${payload}::jsonb) as x(ord int, key text, task_id uuid, task text, request jsonb))`
+    from jsonb_to_recordset(${payload}::text::jsonb) as x(ord int, key text, task_id uuid, task text, request jsonb))`
   const rows = await db
     // A raw CTE (jsonb_to_recordset): Kysely's with() types only builders.
     .with('input', (() => input) as any)
