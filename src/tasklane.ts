@@ -280,6 +280,13 @@ export class Tasklane {
     return this.#live().reader.attempts(taskId)
   }
 
+  /**
+   * A page of tasks, newest created first (live and finished alike). Pass `nextCursor` back as
+   * `cursor`: walking every page lists each task matching the filter throughout exactly once, however
+   * tasks change state meanwhile (docs/http.md, `GET /tasks`). Throws validation_failed for a bad
+   * limit (1–500) or cursor.
+   * @example const { items, nextCursor } = await tasks.listTasks({ status: 'failed', limit: 100 })
+   */
   async listTasks(filter: ListTasksFilter = {}): Promise<TaskPage> {
     return this.#live().reader.list(filter)
   }

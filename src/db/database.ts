@@ -10,6 +10,20 @@ export interface Database {
   task_progress: TaskProgressTable
   idempotency_key: IdempotencyKeyTable
   worker_process: WorkerProcessTable
+  schedule: ScheduleTable
+}
+
+/** A cron schedule (src/schedule/): fires `task` with `args` at next_run_at, then at the next slot. */
+export interface ScheduleTable {
+  task: string
+  key: string
+  cron: string
+  tz: string
+  args: Json | null
+  next_run_at: Timestamp
+  last_run_at: Timestamp | null
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
 export interface TaskHistoryTable {

@@ -84,11 +84,16 @@ export async function insertHistory(db: Kysely<Database>, rows: HistoryInsert[])
   }))
   const columns = Object.keys(HISTORY_RECORD) as (keyof typeof HISTORY_RECORD)[]
   const definition = sql.raw(columns.map((c) => `${c} ${HISTORY_RECORD[c]}`).join(', '))
+  // created_at is kept to the millisecond: it is half of the listing key (listHistory, listJobs), and
+  // a task must keep its key when it moves from pg-boss's table (microseconds) to history.
+  const selected = columns.map((c) =>
+    c === 'created_at' ? sql`date_trunc('milliseconds', created_at)` : sql.id(c),
+  )
   await db
     .insertInto('task_history')
     .columns(columns)
     .expression(
-      sql`select ${sql.join(columns.map((c) => sql.id(c)))} from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) as x(${definition})`,
+      sql`select ${sql.join(selected)} from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) as x(${definition})`,
     )
     .onConflict((oc) => oc.column('task_id').doNothing())
     .execute()
@@ -132,19 +137,23 @@ export interface HistoryFilter {
   task?: string
   queue?: string
   limit: number
-  after?: { finishedAt: Date; taskId: string }
+  /** Keyset cursor: (created_at, task_id) of the last row of the previous page, the instant as ISO. */
+  after?: { createdAt: string; taskId: string }
 }
 
-/** Finished tasks, most recently finished first, keyset-paginated on (finished_at, task_id). */
+/**
+ * Finished tasks, newest created first, keyset-paginated on (created_at, task_id): the same key live
+ * tasks are listed by (listJobs), so one walk can merge both (index task_history_created_at).
+ */
 export async function listHistory(db: Kysely<Database>, f: HistoryFilter): Promise<HistoryRow[]> {
   let q = db.selectFrom('task_history').selectAll().where('status', 'in', f.statuses)
   if (f.task) q = q.where('task', '=', f.task)
   if (f.queue) q = q.where('queue', '=', f.queue)
   if (f.after) {
-    const { finishedAt, taskId } = f.after
-    q = q.where(sql<boolean>`(finished_at, task_id) < (${finishedAt}, ${taskId}::uuid)`)
+    const { createdAt, taskId } = f.after
+    q = q.where(sql<boolean>`(created_at, task_id) < (${createdAt}::timestamptz, ${taskId}::uuid)`)
   }
-  const rows = await q.orderBy('finished_at', 'desc').orderBy('task_id', 'desc').limit(f.limit).execute()
+  const rows = await q.orderBy('created_at', 'desc').orderBy('task_id', 'desc').limit(f.limit).execute()
   return rows as HistoryRow[]
 }
 

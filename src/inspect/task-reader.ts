@@ -36,9 +36,6 @@ const LIVE_STATES: Record<string, { states: JobRow['state'][]; deferred?: boolea
   retrying: { states: ['retry'] },
 }
 
-const FAR_FUTURE = '9999-12-31T00:00:00.000Z'
-const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff'
-
 export function isTaskId(id: string): boolean {
   return UUID.test(id)
 }
@@ -102,8 +99,11 @@ export class TaskReader {
   }
 
   /**
-   * Lists tasks newest first. Finished statuses come from history (by finish time), live ones from
-   * pg-boss (by creation time); without a status filter, live tasks come first, then history.
+   * Lists tasks newest created first, live (pg-boss) and finished (history) alike, keyset-paginated
+   * on (creation time to the millisecond, taskId): a key no state change alters, read for both
+   * sources from one snapshot. So walking every page lists each task that matches the filter for the
+   * whole walk exactly once, however tasks change state meanwhile; a task that enters or leaves the
+   * filter during the walk is listed at most once.
    */
   async list(filter: ListTasksFilter = {}): Promise<TaskPage> {
     const limit = filter.limit ?? 50
@@ -117,78 +117,83 @@ export class TaskReader {
     const cursor = decodeCursor(filter.cursor)
     const status = filter.status
     const queues = filter.queue ? [filter.queue] : this.#queues()
-    const items: TaskInfo[] = []
-    let next: string | null = null
     const wantLive = !status || status in LIVE_STATES
     const wantHistory = !status || ['completed', 'failed', 'cancelled'].includes(status)
-    if (wantLive && (!cursor || cursor.kind === 'live')) {
-      const spec = status
-        ? LIVE_STATES[status]!
-        : { states: ['created', 'retry', 'active'] as JobRow['state'][] }
-      const jobs = await listJobs(this.#db, this.#bossSchema, {
-        queues,
-        states: spec.states,
-        ...(spec.deferred !== undefined ? { deferred: spec.deferred } : {}),
-        ...(filter.task ? { task: filter.task } : {}),
-        limit: limit + 1,
-        ...(cursor?.kind === 'live' ? { after: { createdOn: new Date(cursor.at), id: cursor.id } } : {}),
+    // One snapshot for both reads: a task's job state and its history row change in one
+    // transaction, so in a snapshot it is in exactly one of them (never both, never neither).
+    const { jobs, rows } = await this.#db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(async (trx) => {
+        const spec = status
+          ? LIVE_STATES[status]
+          : { states: ['created', 'retry', 'active'] as JobRow['state'][] }
+        const jobs =
+          wantLive && spec
+            ? await listJobs(trx, this.#bossSchema, {
+                queues,
+                states: spec.states,
+                ...(spec.deferred !== undefined ? { deferred: spec.deferred } : {}),
+                ...(filter.task ? { task: filter.task } : {}),
+                limit: limit + 1,
+                ...(cursor ? { after: { createdAt: cursor.at, id: cursor.id } } : {}),
+              })
+            : []
+        const statuses: HistoryStatus[] = status
+          ? [status as HistoryStatus]
+          : ['completed', 'failed', 'cancelled']
+        const rows = wantHistory
+          ? await listHistory(trx, {
+              statuses,
+              ...(filter.task ? { task: filter.task } : {}),
+              ...(filter.queue ? { queue: filter.queue } : {}),
+              limit: limit + 1,
+              ...(cursor ? { after: { createdAt: cursor.at, taskId: cursor.id } } : {}),
+            })
+          : []
+        return { jobs, rows }
       })
-      const page = jobs.slice(0, limit)
-      const progress = await findProgressMany(
-        this.#db,
-        page.map((j) => j.id),
-      )
-      items.push(...page.map((j) => fromJob(j, progress.get(j.id) ?? null)))
-      if (jobs.length > limit) {
-        const last = page.at(-1)!
-        return {
-          items,
-          nextCursor: encodeCursor({
-            kind: 'live',
-            at: new Date(last.created_on).toISOString(),
-            id: last.id,
-          }),
-        }
-      }
-    }
-    if (wantHistory && items.length >= limit) {
-      // The live page filled up exactly: the next page starts at the top of history.
-      return { items, nextCursor: encodeCursor({ kind: 'history', at: FAR_FUTURE, id: MAX_UUID }) }
-    }
-    if (wantHistory) {
-      const statuses: HistoryStatus[] = status
-        ? [status as HistoryStatus]
-        : ['completed', 'failed', 'cancelled']
-      const rows = await listHistory(this.#db, {
-        statuses,
-        ...(filter.task ? { task: filter.task } : {}),
-        ...(filter.queue ? { queue: filter.queue } : {}),
-        limit: limit - items.length + 1,
-        ...(cursor?.kind === 'history'
-          ? { after: { finishedAt: new Date(cursor.at), taskId: cursor.id } }
-          : {}),
-      })
-      const page = rows.slice(0, limit - items.length)
-      const progress = await findProgressMany(
-        this.#db,
-        page.map((r) => r.task_id),
-      )
-      items.push(...page.map((r) => fromHistory(r, progress.get(r.task_id) ?? null)))
-      const last = page.at(-1)
-      if (rows.length > page.length && last) {
-        next = encodeCursor({
-          kind: 'history',
-          at: new Date(last.finished_at).toISOString(),
-          id: last.task_id,
-        })
-      }
-    }
-    return { items, nextCursor: next }
+    const merged = [
+      ...jobs.map((job) => ({ key: listKey(job.created_on, job.id), job, row: null })),
+      ...rows.map((row) => ({ key: listKey(row.created_at, row.task_id), job: null, row })),
+    ].sort((a, b) => compareKeys(b.key, a.key))
+    const page = merged.slice(0, limit)
+    const progress = await findProgressMany(
+      this.#db,
+      page.map((p) => p.key.id),
+    )
+    const items = page.map((p) =>
+      p.job
+        ? fromJob(p.job, progress.get(p.key.id) ?? null)
+        : fromHistory(p.row!, progress.get(p.key.id) ?? null),
+    )
+    const last = page.at(-1)
+    const nextCursor =
+      merged.length > limit && last
+        ? encodeCursor({ at: new Date(last.key.ms).toISOString(), id: last.key.id })
+        : null
+    return { items, nextCursor }
   }
 }
 
+/** A task's place in listings: creation time to the millisecond, then id (both descending). */
+interface ListKey {
+  ms: number
+  id: string
+}
+
+function listKey(createdAt: Date, id: string): ListKey {
+  return { ms: new Date(createdAt).getTime(), id }
+}
+
+function compareKeys(a: ListKey, b: ListKey): number {
+  // uuid text order is PostgreSQL's uuid order (both compare the bytes in order, lower-case hex).
+  return a.ms - b.ms || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/** The listing key of the last task of a page. (Cursors of earlier releases also carry a `kind`.) */
 interface Cursor {
-  kind: 'live' | 'history'
   at: string
   id: string
 }
@@ -201,8 +206,13 @@ function decodeCursor(raw: string | undefined): Cursor | null {
   if (!raw) return null
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor
-    if ((c.kind === 'live' || c.kind === 'history') && isTaskId(c.id) && !Number.isNaN(Date.parse(c.at)))
-      return c
+    if (
+      typeof c.id === 'string' &&
+      isTaskId(c.id) &&
+      typeof c.at === 'string' &&
+      !Number.isNaN(Date.parse(c.at))
+    )
+      return { at: new Date(c.at).toISOString(), id: c.id.toLowerCase() }
   } catch {}
   throw new TasklaneError(
     'validation_failed',

@@ -57,19 +57,29 @@ export interface LiveJobFilter {
   /** Only tasks whose start_after is in the future (true), or due (false). */
   deferred?: boolean
   limit: number
-  /** Keyset cursor: created_on and id of the last row of the previous page. */
-  after?: { createdOn: Date; id: string }
+  /**
+   * Keyset cursor: the listing key (created_on to the millisecond, id) of the last row of the
+   * previous page, the instant as an ISO string.
+   */
+  after?: { createdAt: string; id: string }
 }
 
-/** Live jobs, newest first. */
+/**
+ * The listing key's time part: created_on to the millisecond. History keeps a task's creation time to
+ * the millisecond (see insertHistory), so a task keeps the same key when it moves from pg-boss's table
+ * to history, and a walk over both never meets it twice.
+ */
+const LIST_KEY = sql`date_trunc('milliseconds', created_on)`
+
+/** Live jobs, newest created first, keyed on (created_on to the millisecond, id). */
 export async function listJobs(db: Kysely<any>, bossSchema: string, f: LiveJobFilter): Promise<JobRow[]> {
   const { rows } = await sql<JobRow>`
     select ${JOB_COLUMNS} from ${jobTable(bossSchema)}
     where name = any(${f.queues}::text[]) and state = any(${f.states}::text[]::${sql.raw(`${bossSchema}.job_state`)}[])
       ${f.task ? sql`and data->>'task' = ${f.task}` : sql``}
       ${f.deferred === true ? sql`and start_after > now()` : f.deferred === false ? sql`and start_after <= now()` : sql``}
-      ${f.after ? sql`and (created_on, id) < (${f.after.createdOn}, ${f.after.id}::uuid)` : sql``}
-    order by created_on desc, id desc
+      ${f.after ? sql`and (${LIST_KEY}, id) < (${f.after.createdAt}::timestamptz, ${f.after.id}::uuid)` : sql``}
+    order by ${LIST_KEY} desc, id desc
     limit ${f.limit}`.execute(db)
   return rows
 }

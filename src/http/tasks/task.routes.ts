@@ -27,7 +27,7 @@ const listRoute = createRoute({
   path: '/tasks',
   summary: 'List tasks, newest first',
   description:
-    'Live tasks (by creation) then finished ones (by finish time). Pass nextCursor back as cursor for the next page.',
+    'Newest created first, live and finished alike. Pass nextCursor back as cursor for the next page: a walk lists every task matching the filter throughout exactly once, however tasks change state meanwhile.',
   security: SECURED,
   request: { query: ListQuerySchema },
   responses: {
