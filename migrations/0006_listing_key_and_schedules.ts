@@ -31,7 +31,9 @@ export async function up(db: Kysely<any>, schema: string): Promise<void> {
     .addColumn('args', 'jsonb')
     // The next slot to fire (an instant). A pass fires rows whose next_run_at has come.
     .addColumn('next_run_at', 'timestamptz', (c) => c.notNull())
+    // The slot fired last, and the task it enqueued.
     .addColumn('last_run_at', 'timestamptz')
+    .addColumn('last_task_id', 'uuid')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('schedule_pkey', ['task', 'key'])

@@ -22,6 +22,7 @@ export interface ScheduleTable {
   args: Json | null
   next_run_at: Timestamp
   last_run_at: Timestamp | null
+  last_task_id: string | null
   created_at: ColumnType<Date, Date | string | undefined, Date | string>
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
