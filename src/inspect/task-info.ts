@@ -47,23 +47,31 @@ export function liveStatus(job: JobRow): TaskStatus {
   }
 }
 
+/**
+ * The error record as TaskInfo shows it. An error with an empty message (`throw new Error()`) is still
+ * an error that happened: it is shown with its type, and an empty message.
+ */
 function errorOf(raw: unknown): TaskInfo['error'] | undefined {
   if (!raw || typeof raw !== 'object') return undefined
-  const e = (raw as { error?: unknown; value?: { message?: string } }).error ?? raw
+  const e = (raw as { error?: unknown }).error ?? raw
+  if (!e || typeof e !== 'object') return undefined
   const obj = e as {
-    type?: string
-    message?: string
-    retryable?: boolean
-    stack?: string
-    value?: { message?: string }
+    type?: unknown
+    message?: unknown
+    retryable?: unknown
+    stack?: unknown
+    value?: { message?: unknown }
   }
-  if (obj.value?.message) return { type: 'WorkerLost', message: obj.value.message, retryable: true }
-  if (!obj.message) return undefined
+  // pg-boss's own failures (expiry, lost heartbeat) carry { value: { message } }.
+  if (typeof obj.value?.message === 'string') {
+    return { type: 'WorkerLost', message: obj.value.message, retryable: true }
+  }
+  if (typeof obj.message !== 'string' && typeof obj.type !== 'string') return undefined
   return {
-    type: obj.type ?? 'Error',
-    message: obj.message,
-    retryable: obj.retryable ?? true,
-    ...(obj.stack ? { stack: obj.stack } : {}),
+    type: typeof obj.type === 'string' && obj.type ? obj.type : 'Error',
+    message: typeof obj.message === 'string' ? obj.message : '',
+    retryable: typeof obj.retryable === 'boolean' ? obj.retryable : true,
+    ...(typeof obj.stack === 'string' && obj.stack ? { stack: obj.stack } : {}),
   }
 }
 

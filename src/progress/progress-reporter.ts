@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { unstorableText } from '../enqueue/json-args.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
 import type { Logger } from '../logger.ts'
+import { isRefused, MAX_STEP_CHARS, OutcomeNotStoredError } from '../worker/outcome-limits.ts'
 import { saveProgress } from './progress.repository.ts'
 
 export interface ProgressTarget {
@@ -27,7 +29,17 @@ export class ProgressReporter {
   #closed = false
   writes = 0
 
-  constructor(db: Kysely<Database>, target: ProgressTarget, log: Logger, intervalMs = 250) {
+  /** Called when a progress report cannot be stored: the runner fails the attempt with `err`. */
+  readonly #onRefused: (err: OutcomeNotStoredError) => void
+
+  constructor(
+    db: Kysely<Database>,
+    target: ProgressTarget,
+    log: Logger,
+    intervalMs = 250,
+    onRefused: (err: OutcomeNotStoredError) => void = () => {},
+  ) {
+    this.#onRefused = onRefused
     this.#db = db
     this.#target = target
     this.#log = log
@@ -37,6 +49,21 @@ export class ProgressReporter {
   report = async (percent: number, step?: string): Promise<void> => {
     if (typeof percent !== 'number' || !Number.isFinite(percent)) {
       throw new TypeError(`ctx.progress(percent) takes a number from 0 to 100 (got ${String(percent)})`)
+    }
+    const why =
+      step === undefined || step === null
+        ? null
+        : typeof step !== 'string'
+          ? `is a ${typeof step}, not a string`
+          : step.length > MAX_STEP_CHARS
+            ? `is ${step.length} characters long; at most ${MAX_STEP_CHARS} are stored`
+            : unstorableText(step)
+    if (why) {
+      // A progress report that cannot be stored fails the attempt at once (not only this call, which
+      // the task might catch), with the reason recorded.
+      const err = new OutcomeNotStoredError(`ctx.progress step ${why}`)
+      this.#onRefused(err)
+      throw err
     }
     if (this.#closed) return
     this.#latest = { percent: Math.min(100, Math.max(0, percent)), step: step ?? null }
@@ -93,7 +120,14 @@ export class ProgressReporter {
       .then(() => {
         this.writes++
       })
-      .catch((err) => this.#log.warn({ err: (err as Error).message, taskId }, 'progress write failed'))
+      .catch((err) => {
+        this.#log.warn({ err: (err as Error).message, taskId }, 'progress write failed')
+        if (isRefused(err)) {
+          this.#onRefused(
+            new OutcomeNotStoredError(`ctx.progress could not be stored: ${(err as Error).message}`),
+          )
+        }
+      })
       .finally(() => {
         this.#writing = null
       })

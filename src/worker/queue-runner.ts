@@ -14,6 +14,7 @@ import type { AttemptProfiler } from './attempt-profiler.ts'
 import { describeError } from './error-info.ts'
 import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
 import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
+import { assertResultFits } from './outcome-limits.ts'
 import type { Settler } from './settler.ts'
 
 export type AbortReason = 'cancel' | 'lost' | 'shutdown'
@@ -309,6 +310,8 @@ export class QueueRunner {
         this.#d.db,
         { taskId: job.id, task: job.task, queue: job.queue },
         logger(),
+        undefined,
+        (err) => controller.abort(err),
       )
       return reporter.report(percent, step)
     }
@@ -408,6 +411,8 @@ function checkArgs(task: TaskDefinition<any, any> | undefined, job: LeasedJob): 
 
 function toJsonResult(result: unknown): unknown {
   if (result === undefined) return null
+  // Judged before any copy: a 300 MB string is refused by its length, not after two more copies.
+  assertResultFits(result)
   let value: unknown
   try {
     value = JSON.parse(JSON.stringify(result))

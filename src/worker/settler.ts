@@ -7,8 +7,9 @@ import { type HistoryInsert, insertAttempts, insertHistory } from '../history/hi
 import type { Logger } from '../logger.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
 import { exhaustRetries, jobStates } from '../queue/job.repository.ts'
-import type { ErrorInfo } from './error-info.ts'
+import { describeError, type ErrorInfo } from './error-info.ts'
 import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
+import { clip, isRefused, OutcomeNotStoredError } from './outcome-limits.ts'
 
 export interface Completion {
   job: LeasedJob
@@ -99,9 +100,41 @@ export class Settler {
           await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))))
           continue
         }
-        for (const p of batch) p.reject(err)
+        if (!isRefused(err)) {
+          for (const p of batch) p.reject(err)
+          return
+        }
+        // The database refused the write (a result it cannot store, a batch too large to send): one
+        // item must not sink the others, and the one that cannot be stored fails at once, recorded.
+        if (batch.length > 1) {
+          for (const p of batch) await this.#writeWithRetry([p])
+          return
+        }
+        await this.#failUnstored(batch[0]!, err)
         return
       }
+    }
+  }
+
+  /** A completion the database refused is recorded as a non-retryable failure naming the reason. */
+  async #failUnstored(p: Pending, err: unknown): Promise<void> {
+    const { job, startedAt, finishedAt } = p.item
+    const reason = clip(String((err as Error)?.message ?? err), 1000)
+    this.#deps.log.error(
+      { taskId: job.id, task: job.task, err: reason },
+      'result not stored; failing the attempt',
+    )
+    try {
+      await this.fail({
+        job,
+        error: describeError(new OutcomeNotStoredError(`the task's result could not be stored: ${reason}`)),
+        outcome: 'failed',
+        startedAt,
+        finishedAt,
+      })
+      p.resolve()
+    } catch (failure) {
+      p.reject(failure)
     }
   }
 
@@ -157,6 +190,23 @@ export class Settler {
    * @returns the task's status afterwards, or 'lost' when the claim had already lapsed.
    */
   async fail(f: Failure): Promise<'retrying' | 'failed' | 'lost'> {
+    try {
+      return await this.#failOnce(f)
+    } catch (err) {
+      if (!isRefused(err)) throw err
+      // The error record itself was refused: record why instead, and stop (no retries).
+      const reason = clip(String((err as Error)?.message ?? err), 1000)
+      const was = clip(`${f.error.type}: ${f.error.message}`, 1000)
+      return this.#failOnce({
+        ...f,
+        error: describeError(
+          new OutcomeNotStoredError(`the attempt's error could not be stored: ${reason} (it was ${was})`),
+        ),
+      })
+    }
+  }
+
+  async #failOnce(f: Failure): Promise<'retrying' | 'failed' | 'lost'> {
     const { db, boss, bossSchema, workerId } = this.#deps
     const { job } = f
     return db.transaction().execute(async (trx) => {

@@ -153,7 +153,8 @@ export function createThreadExecutor({
       if (outcome.ok) return outcome.result
       const { error } = outcome
       const rebuilt = error.nonRetryable ? new NonRetryableError(error.message) : new Error(error.message)
-      if (!error.nonRetryable) rebuilt.name = error.name
+      // The thread's error keeps its own type (a NonRetryableError subclass too), as it would inline.
+      rebuilt.name = error.name
       if (error.stack) rebuilt.stack = error.stack
       throw rebuilt
     } finally {
