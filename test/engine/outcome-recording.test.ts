@@ -93,7 +93,11 @@ describe('failures are recorded as they happened', () => {
     expect(info.error).toMatchObject({ type: 'Error', message: '', retryable: true })
     const res = await tasklaneRoutes(tasks).request(`/tasks/${taskId}`)
     expect(res.status).toBe(200)
-    expect((await res.json()).error).toMatchObject({ type: 'Error', message: '', retryable: true })
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+      type: 'Error',
+      message: '',
+      retryable: true,
+    })
   })
 
   it('a subclass of Error is recorded by its class name', async () => {
