@@ -29,3 +29,15 @@ export {
   type TaskOptions,
 } from './tasks/define-task.ts'
 export { TaskPriority } from './tasks/priority.ts'
+export type {
+  TaskAttemptEvent,
+  TaskEnqueuedEvent,
+  TaskFailureEvent,
+  TasklaneHookEvents,
+  TasklaneHookListener,
+  TasklaneHookName,
+  TaskProgressEvent,
+  TaskSuccessEvent,
+  WorkerStartEvent,
+  WorkerStopEvent,
+} from './telemetry/lifecycle-hooks.ts'

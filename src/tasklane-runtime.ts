@@ -12,6 +12,8 @@ import { createBoss, type PgBoss } from './queue/boss.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
 import type { TaskRegistry } from './tasks/registry.ts'
+import { AttemptTelemetry } from './telemetry/attempt-telemetry.ts'
+import type { TasklaneHooks } from './telemetry/lifecycle-hooks.ts'
 import { AttemptProfiler } from './worker/attempt-profiler.ts'
 import { type AttemptExecutor, executeInline } from './worker/execute-attempt.ts'
 import { Heartbeat } from './worker/heartbeat.ts'
@@ -49,6 +51,8 @@ export interface RuntimeContext {
   /** Each finished attempt's wall time, for busy-time accounting. */
   onAttemptDone(ms: number): void
   busyMsTotal(): number
+  /** Lifecycle event listeners (tasks.on). */
+  hooks: TasklaneHooks
 }
 
 /**
@@ -211,6 +215,7 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
     ? (task, args, taskCtx) =>
         task.mode === 'thread' ? threads.execute(task, args, taskCtx) : executeInline(task, args, taskCtx)
     : executeInline
+  const telemetry = new AttemptTelemetry(ctx.hooks, ctx.workerId)
   return ctx.queueNames().map((queue) => {
     const q = ctx.opts.queues?.[queue]
     const concurrency = q?.concurrency ?? workers
@@ -233,6 +238,7 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
       ...(canLease ? { canLease } : {}),
       ...(profiler ? { profiler } : {}),
       onAttemptDone: (ms) => ctx.onAttemptDone(ms),
+      telemetry,
     })
   })
 }

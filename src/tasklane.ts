@@ -27,6 +27,13 @@ import type { TasklaneOptions } from './tasklane-options.ts'
 import { type Runtime, type RuntimeContext, startRuntime, stopRuntime } from './tasklane-runtime.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
 import { TaskRegistry } from './tasks/registry.ts'
+import { traceEnqueue } from './telemetry/enqueue-tracing.ts'
+import {
+  type TasklaneHookListener,
+  type TasklaneHookName,
+  TasklaneHooks,
+} from './telemetry/lifecycle-hooks.ts'
+import { tracingEnabled } from './telemetry/tracing.ts'
 import type { QueueRunner } from './worker/queue-runner.ts'
 import { listLiveWorkers } from './workers/worker-process.repository.ts'
 
@@ -51,6 +58,7 @@ export class Tasklane {
   #r: Running | null = null
   #startedAt: Date | null = null
   #busyMsTotal = 0
+  readonly #hooks: TasklaneHooks
 
   constructor(opts: TasklaneOptions) {
     this.#opts = opts
@@ -58,6 +66,24 @@ export class Tasklane {
     this.log = opts.logger ?? createLogger(this.config.logLevel)
     this.registry = new TaskRegistry(opts.tasks)
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
+    this.#hooks = new TasklaneHooks(this.log)
+  }
+
+  /**
+   * Listens to a lifecycle event of this instance: `task:enqueued` (in the enqueuing process),
+   * `task:start`, `task:progress`, `task:success`, `task:retry`, `task:failure` (in the process running
+   * the attempt), `worker:start`, `worker:stop`. Payloads carry `queueTimeMs` and `durationMs` (see
+   * docs/observability.md). A listener that throws or rejects is logged and never affects a task.
+   * Returns a function that removes the listener.
+   * @example tasks.on('task:failure', (e) => alert(`${e.task} failed after ${e.attempt} attempts: ${e.error.message}`))
+   */
+  on<K extends TasklaneHookName>(event: K, listener: TasklaneHookListener<K>): () => void {
+    return this.#hooks.on(event, listener)
+  }
+
+  /** Removes a listener added with on(). */
+  off<K extends TasklaneHookName>(event: K, listener: TasklaneHookListener<K>): void {
+    this.#hooks.off(event, listener)
   }
 
   get started(): boolean {
@@ -111,6 +137,10 @@ export class Tasklane {
         this.#r = r
         this.#state = 'started'
         this.#startedAt = new Date()
+        if (r.runners.length > 0 && this.#hooks.has('worker:start')) {
+          const queues = Object.fromEntries(r.runners.map((q) => [q.queue, q.concurrency]))
+          this.#hooks.emit('worker:start', { workerId: this.workerId, queues })
+        }
       },
       async (err) => {
         await this.#teardown(0).catch(() => {})
@@ -134,6 +164,7 @@ export class Tasklane {
         this.#busyMsTotal += ms
       },
       busyMsTotal: () => this.#busyMsTotal,
+      hooks: this.#hooks,
     }
   }
 
@@ -165,7 +196,12 @@ export class Tasklane {
 
   async #teardown(timeoutMs: number): Promise<void> {
     if (!this.#r) return
+    const hadWorkers = (this.#r.runners?.length ?? 0) > 0
     await stopRuntime(this.#r, timeoutMs)
+    if (hadWorkers && this.#hooks.has('worker:stop')) {
+      const uptimeMs = this.#startedAt ? Date.now() - this.#startedAt.getTime() : 0
+      this.#hooks.emit('worker:stop', { workerId: this.workerId, uptimeMs })
+    }
     this.log.info({ workerId: this.workerId }, 'tasklane stopped')
     this.log.flush?.()
   }
@@ -231,8 +267,19 @@ export class Tasklane {
   }
 
   async #write(requests: EnqueueRequest[], callerDb: CallerDb | undefined): Promise<EnqueueResult[]> {
-    const r = this.#live()
+    this.#live()
     if (requests.length === 0) return []
+    const results = tracingEnabled()
+      ? await traceEnqueue(requests, () => this.#writeRequests(requests, callerDb))
+      : await this.#writeRequests(requests, callerDb)
+    if (this.#hooks.has('task:enqueued')) {
+      for (const e of results) this.#hooks.emit('task:enqueued', { ...e })
+    }
+    return results
+  }
+
+  async #writeRequests(requests: EnqueueRequest[], callerDb: CallerDb | undefined): Promise<EnqueueResult[]> {
+    const r = this.#live()
     const deps = { boss: r.boss, heartbeatSeconds: Math.ceil(this.heartbeatTimeoutMs / 1000) }
     if (callerDb) {
       // The caller's transaction (any client: enqueue/caller-db.ts), scoped to our schema for our tables.

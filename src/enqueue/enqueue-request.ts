@@ -10,6 +10,7 @@ import {
   type TaskDefinition,
 } from '../tasks/define-task.ts'
 import { parsePriority, type TaskPriority, toBossPriority } from '../tasks/priority.ts'
+import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import { parseInstant } from './instant.ts'
 import { assertJson, unstorableText } from './json-args.ts'
 
@@ -38,6 +39,8 @@ export interface EnqueueRequest {
   /** What the request means, compared (hashed by PostgreSQL) when an idempotency key is reused. */
   canonical: CanonicalRequest
   retry: RetryPolicy
+  /** The enqueue span's context, set only while tracing is on; stored in the job's data as `trace`. */
+  traceContext?: TraceCarrier
 }
 
 export interface EnqueueResult {
@@ -204,7 +207,7 @@ function policyToOptions(p: RetryPolicy): RetryOptions {
 
 export interface BossJobInsert {
   id: string
-  data: { task: string; args: unknown }
+  data: { task: string; args: unknown; trace?: TraceCarrier }
   priority: number
   startAfter?: string
   retryLimit: number
@@ -221,7 +224,12 @@ export function toBossJob(r: EnqueueRequest, heartbeatSeconds: number): BossJobI
   const { task, retry } = r
   return {
     id: r.id,
-    data: { task: task.name, args: r.args },
+    // The trace context rides in the job's data rather than pg-boss's trace_context column: a group
+    // commit inserts many callers' jobs in one pg-boss call, which would stamp them all with one
+    // context, and pg-boss's fetch() keeps that column to itself.
+    data: r.traceContext
+      ? { task: task.name, args: r.args, trace: r.traceContext }
+      : { task: task.name, args: r.args },
     priority: toBossPriority(r.priority),
     ...(r.startAfter ? { startAfter: r.startAfter } : {}),
     retryLimit: retry.limit,

@@ -47,6 +47,10 @@ export function createBoss({ connectionString, config, supervise, max = 4, log }
     persistWarnings: false,
     monitorVacuum: false,
     reindex: false,
+    // tasklane makes its own spans, one per task (docs/observability.md). pg-boss's would add a span
+    // per fetch (empty polls included) and per group-commit insert, the latter attributed to whichever
+    // caller's context happened to be current.
+    openTelemetry: { enabled: false },
   })
   boss.on('error', (err: unknown) => log.warn({ err }, 'pg-boss error'))
   boss.on('warning', (warning: unknown) => log.debug({ warning }, 'pg-boss warning'))

@@ -1,3 +1,5 @@
+import type { TraceCarrier } from '../telemetry/trace-context.ts'
+
 /** A job this process holds a claim on: pg-boss's fetch() row, in tasklane's terms. */
 export interface LeasedJob {
   id: string
@@ -16,6 +18,8 @@ export interface LeasedJob {
    * this worker does not touch it within that time, whatever this worker's own setting is.
    */
   heartbeatSeconds: number | null
+  /** The context of the span that enqueued it (absent when it was enqueued without tracing). */
+  traceContext?: TraceCarrier | undefined
 }
 
 export function attemptNumber(job: LeasedJob): number {

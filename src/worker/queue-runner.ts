@@ -10,6 +10,8 @@ import type { PgBoss } from '../queue/boss.ts'
 import { handBack } from '../queue/job.repository.ts'
 import type { TaskDefinition } from '../tasks/define-task.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
+import type { AttemptTelemetry } from '../telemetry/attempt-telemetry.ts'
+import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import type { AttemptProfiler } from './attempt-profiler.ts'
 import { describeError } from './error-info.ts'
 import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
@@ -40,6 +42,8 @@ export interface QueueRunnerDeps {
   onAttemptDone?: (ms: number) => void
   /** Records CPU time and peak memory per attempt in history (enableProfiling). */
   profiler?: AttemptProfiler
+  /** Run and settle spans, lifecycle events and log trace ids, for attempts someone observes. */
+  telemetry?: AttemptTelemetry
 }
 
 interface RunningAttempt {
@@ -233,7 +237,7 @@ export class QueueRunner {
   }
 
   async #lease(batchSize: number): Promise<LeasedJob[]> {
-    const rows = await this.#d.boss.fetch<{ task: string; args: unknown }>(this.queue, {
+    const rows = await this.#d.boss.fetch<{ task: string; args: unknown; trace?: TraceCarrier }>(this.queue, {
       batchSize,
       includeMetadata: true,
     })
@@ -265,6 +269,7 @@ export class QueueRunner {
         startAfter: new Date(r.startAfter),
         leasedAt,
         heartbeatSeconds: r.heartbeatSeconds ?? null,
+        traceContext: r.data?.trace,
       }))
       .sort(byLeaseOrder)
   }
@@ -289,12 +294,18 @@ export class QueueRunner {
     const { job, controller } = entry
     const { registry, log: rootLog, publisher, settler } = this.#d
     const task = registry.get(job.task)
+    const startedAt = new Date()
+    const obs = this.#d.telemetry?.begin(job, startedAt)
     // The child logger and the progress reporter are made on first use: most tasks never log or report
     // progress, and at tens of thousands of tasks a second their construction shows in the profile.
     let childLog: Logger | undefined
     const logger = () =>
-      (childLog ??= rootLog.child({ taskId: job.id, task: job.task, attempt: attemptNumber(job) }))
-    const startedAt = new Date()
+      (childLog ??= rootLog.child({
+        taskId: job.id,
+        task: job.task,
+        attempt: attemptNumber(job),
+        ...obs?.logBindings,
+      }))
     publisher.publish({
       type: 'status',
       taskId: job.id,
@@ -306,6 +317,7 @@ export class QueueRunner {
     })
     let reporter: ProgressReporter | undefined
     const progress = (percent: number, step?: string) => {
+      obs?.progress(percent, step)
       reporter ??= new ProgressReporter(
         this.#d.db,
         { taskId: job.id, task: job.task, queue: job.queue },
@@ -332,25 +344,31 @@ export class QueueRunner {
           return logger()
         },
       }
-      const result = await raceSignal(this.#d.execute(task!, args, ctx), controller.signal)
+      const result = await raceSignal(
+        obs ? obs.run(() => this.#d.execute(task!, args, ctx)) : this.#d.execute(task!, args, ctx),
+        controller.signal,
+      )
       clearTimeout(timer)
       const finishedAt = new Date()
       this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
       await reporter?.close()
-      if (entry.reason) return
+      if (entry.reason) return obs?.finished(abortOutcome(entry.reason), finishedAt)
       const profile = endProfile?.()
       const value = toJsonResult(result)
+      obs?.finished('success', finishedAt, { result: value })
+      obs?.settling('complete')
       // The slot is free as soon as the task returns: the outcome is group-committed in the background
       // (its claim stays heartbeated until then; stop() waits for it through settler.drain()).
       this.#settling.set(job.id, job)
       void settler
         .complete({ job, result: value, startedAt, finishedAt, ...profile })
-        .catch((err) =>
+        .then(obs && (() => obs.settled('completed')), (err) => {
+          obs?.settled(null, err)
           logger().error(
             { err },
             'could not record completion; the task will run again after its claim lapses',
-          ),
-        )
+          )
+        })
         .finally(() => {
           this.#settling.delete(job.id)
           this.#slotFreed()
@@ -361,22 +379,27 @@ export class QueueRunner {
       this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
       await reporter?.close()
       if (entry.reason === 'shutdown') {
+        obs?.finished('shutdown', finishedAt)
         await this.#handBack([job])
         return
       }
-      if (entry.reason) return // cancelled or claim lost: the database already says what happened
+      // Cancelled or claim lost: the database already says what happened.
+      if (entry.reason) return obs?.finished(abortOutcome(entry.reason), finishedAt)
       const error = describeError(err)
       const outcome = err instanceof TaskTimeoutError ? 'timeout' : 'failed'
+      obs?.finished(outcome, finishedAt, { err, error })
       logger().warn({ err: error.message, type: error.type }, 'attempt failed')
+      obs?.settling('fail')
       this.#settling.set(job.id, job)
       await settler
         .fail({ job, error, outcome, startedAt, finishedAt })
-        .catch((e) =>
+        .then(obs && ((status) => obs.settled(status)), (e) => {
+          obs?.settled(null, e)
           logger().error(
             { err: e },
             'could not record failure; the task will run again after its claim lapses',
-          ),
-        )
+          )
+        })
         .finally(() => {
           this.#settling.delete(job.id)
           this.#slotFreed()
@@ -393,6 +416,10 @@ export class QueueRunner {
       this.#d.log.warn({ err: (err as Error).message, count: jobs.length }, 'hand-back failed')
     }
   }
+}
+
+function abortOutcome(reason: AbortReason): 'cancelled' | 'lost' | 'shutdown' {
+  return reason === 'cancel' ? 'cancelled' : reason
 }
 
 function byLeaseOrder(a: LeasedJob, b: LeasedJob): number {
