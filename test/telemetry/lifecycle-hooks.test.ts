@@ -44,10 +44,15 @@ describe('lifecycle hooks (tasks.on), no OpenTelemetry SDK registered', () => {
   function eventsOf<K extends TasklaneHookName>(name: K, taskId: string | null, count = 1) {
     const matching = () =>
       seen
-        .filter((r) => r.name === name && (taskId === null || (r.event as { taskId?: string }).taskId === taskId))
+        .filter(
+          (r) => r.name === name && (taskId === null || (r.event as { taskId?: string }).taskId === taskId),
+        )
         .map((r) => r.event as TasklaneHookEvents[K])
     return new Promise<TasklaneHookEvents[K][]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${count} × ${name} for ${taskId} within 30 s`)), 30_000)
+      const timer = setTimeout(
+        () => reject(new Error(`no ${count} × ${name} for ${taskId} within 30 s`)),
+        30_000,
+      )
       const check = () => {
         const found = matching()
         if (found.length < count) return
@@ -142,7 +147,9 @@ describe('lifecycle hooks (tasks.on), no OpenTelemetry SDK registered', () => {
     expect(success!.durationMs).toBe(success!.finishedAt.getTime() - success!.startedAt.getTime())
     expect(success!.durationMs).toBeGreaterThanOrEqual(0)
     expect(seen.filter((r) => r.name === 'task:failure' || r.name === 'task:retry')).toEqual([])
-    const warnings = logLines.filter((l) => l.msg === 'a tasklane event listener failed; the task is not affected')
+    const warnings = logLines.filter(
+      (l) => l.msg === 'a tasklane event listener failed; the task is not affected',
+    )
     expect(warnings.map((l) => l.event)).toEqual(expect.arrayContaining(['task:start', 'task:success']))
   })
 
@@ -189,10 +196,7 @@ describe('lifecycle hooks (tasks.on), no OpenTelemetry SDK registered', () => {
   it('stores no trace context in the job when no SDK is registered', async () => {
     const { taskId } = await tasks.addTask(hookOk, {})
     await tasks.waitFor(taskId)
-    const { rows } = await db.query(
-      `select data from ${tasks.config.bossSchema}.job where id = $1`,
-      [taskId],
-    )
+    const { rows } = await db.query(`select data from ${tasks.config.bossSchema}.job where id = $1`, [taskId])
     expect(rows).toHaveLength(1)
     expect(Object.keys(rows[0].data).sort()).toEqual(['args', 'task'])
   })
