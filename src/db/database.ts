@@ -10,6 +10,8 @@ export interface Database {
   task_progress: TaskProgressTable
   idempotency_key: IdempotencyKeyTable
   worker_process: WorkerProcessTable
+  task_definition: TaskDefinitionTable
+  setting: SettingTable
   schedule: ScheduleTable
 }
 
@@ -91,4 +93,24 @@ export interface WorkerProcessTable {
   memory_pool_mb: number
   started_at: ColumnType<Date, Date | string | undefined, Date | string>
   heartbeat_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+/** Task defaults published at start() for the SQL API (migration 0004). */
+export interface TaskDefinitionTable {
+  name: string
+  queue: string
+  priority: string
+  retry: Json
+  timeout_ms: ColumnType<string | null, number | null, number | null>
+  dead_letter: string | null
+  has_schema: boolean
+  job_options: Json
+  published_by: string
+  published_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface SettingTable {
+  name: string
+  value: Json
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }

@@ -432,8 +432,9 @@ function checkArgs(task: TaskDefinition<any, any> | undefined, job: LeasedJob): 
   if (!task.schema) return job.args
   const parsed = task.schema.safeParse(job.args)
   if (parsed.success) return parsed.data
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'}: ${i.message}`).join('; ')
-  throw new NonRetryableError(`args no longer match the task's schema: ${issues}`)
+  // Paths named as at enqueue (args.to), since args written by SQL (add_task) meet the schema here first.
+  const issues = parsed.error.issues.map((i) => `${['args', ...i.path.map(String)].join('.')}: ${i.message}`)
+  throw new NonRetryableError(`args do not match the task's schema: ${issues.join('; ')}`)
 }
 
 function toJsonResult(result: unknown): unknown {

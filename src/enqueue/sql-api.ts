@@ -1,0 +1,99 @@
+import type { Config } from '../config.ts'
+import { canonicalRequest } from '../idempotency/canonical-request.ts'
+import { defineTask, type TaskDefinition } from '../tasks/define-task.ts'
+import { PRIORITIES, toBossPriority } from '../tasks/priority.ts'
+import type { TaskRegistry } from '../tasks/registry.ts'
+import { type EnqueueRequest, toBossJob } from './enqueue-request.ts'
+
+/**
+ * What the SQL API (`<schema>.add_task`, migration 0004) reads about one task: its defaults in
+ * tasklane's terms, the retry policy in the canonical form idempotency hashes, and the pg-boss job
+ * options toBossJob computes, so a task enqueued from SQL gets the very values addTask writes.
+ */
+export interface PublishedDefinition {
+  name: string
+  queue: string
+  priority: string
+  retry: string
+  timeout_ms: number | null
+  dead_letter: string | null
+  has_schema: boolean
+  job_options: string
+  published_by: string
+}
+
+/** The deployment settings the SQL API reads (setting row 'enqueue'). */
+export interface SqlApiSetting {
+  bossSchema: string
+  /** pg-boss NOTIFYs on insert unless its backend has no LISTEN/NOTIFY (CockroachDB). */
+  listenNotify: boolean
+  /** TaskPriority → pg-boss's integer priority (the one mapping, tasks/priority.ts). */
+  priorities: Record<string, number>
+  /** Defaults for a task enqueued with defer_check before any process registers it. */
+  unknownTask: { queue: string; priority: string; retry: unknown; jobOptions: unknown }
+}
+
+export interface SqlApiContext {
+  bossSchema: string
+  dbBackend: Config['dbBackend']
+  heartbeatSeconds: number
+  /** The publishing process (its worker id), for operators reading task_definition. */
+  publishedBy: string
+}
+
+/** The settings row and one definition row per registered task, sorted by name (stable lock order). */
+export function sqlApiRows(
+  registry: TaskRegistry,
+  ctx: SqlApiContext,
+): { setting: SqlApiSetting; definitions: PublishedDefinition[] } {
+  // defineTask's defaults: what a task nobody registered yet would get from TypeScript.
+  const unknown = defineTask({ name: 'unregistered', run: () => null })
+  const setting: SqlApiSetting = {
+    bossSchema: ctx.bossSchema,
+    listenNotify: ctx.dbBackend !== 'cockroachdb',
+    priorities: Object.fromEntries(PRIORITIES.map((p) => [p, toBossPriority(p)])),
+    unknownTask: {
+      queue: unknown.queue,
+      priority: unknown.priority,
+      retry: canonicalRetry(unknown),
+      jobOptions: jobOptions(unknown, ctx.heartbeatSeconds),
+    },
+  }
+  const definitions = registry
+    .all()
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((task) => ({
+      name: task.name,
+      queue: task.queue,
+      priority: task.priority,
+      retry: JSON.stringify(canonicalRetry(task)),
+      timeout_ms: task.timeoutMs,
+      dead_letter: task.deadLetter,
+      has_schema: task.schema !== undefined,
+      job_options: JSON.stringify(jobOptions(task, ctx.heartbeatSeconds)),
+      published_by: ctx.publishedBy,
+    }))
+  return { setting, definitions }
+}
+
+function canonicalRetry(task: TaskDefinition<any, any>) {
+  return canonicalRequest({
+    task: task.name,
+    queue: task.queue,
+    args: null,
+    priority: task.priority,
+    startAfterMs: null,
+    delayMs: null,
+    retry: task.retry,
+  }).retry
+}
+
+/** toBossJob's options for `task` with its defaults: everything but id, data, priority and start. */
+function jobOptions(task: TaskDefinition<any, any>, heartbeatSeconds: number) {
+  const request = { id: '', task, args: null, priority: task.priority, startAfter: null, retry: task.retry }
+  const { id, data, priority, startAfter, ...options } = toBossJob(
+    request as EnqueueRequest,
+    heartbeatSeconds,
+  )
+  return options
+}

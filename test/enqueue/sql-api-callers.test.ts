@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
+import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { startTasklane } from '../support/tasklane.ts'
+
+// Callers of the SQL API that are not Node: a trigger on a business table, psql, and an app
+// isolated by TASKLANE_SCHEMA.
+
+const run = promisify(execFile)
+
+const welcome = defineTask({
+  name: 'welcome',
+  async run(args: { email: string }) {
+    return { welcomed: args.email }
+  },
+})
+
+describe('SQL API callers', () => {
+  let db: TestDatabase
+  let tasks: Tasklane
+
+  const jobsFor = async (email: string, schema = 'pgboss') =>
+    (await db.query(`select id from ${schema}.job where data->'args'->>'email' = $1`, [email])).rows.map(
+      (r) => r.id as string,
+    )
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    tasks = await startTasklane(db.url, [welcome], { workers: 1 })
+    await db.query(`
+      create table users (id serial primary key, email text not null unique);
+      create function users_welcome() returns trigger language plpgsql as $$
+      begin
+        perform tasklane.add_task('welcome', jsonb_build_object('email', new.email),
+          idempotency_key => 'welcome:' || new.id);
+        return new;
+      end $$;
+      create trigger users_welcome after insert on users for each row execute function users_welcome();`)
+  })
+  afterAll(async () => {
+    await tasks?.stop()
+    await db?.drop()
+  })
+
+  it('a trigger enqueues in the inserting transaction: committed insert → task runs; rolled back → nothing', async () => {
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query(`insert into users (email) values ('rolled@example.com')`)
+      expect(await jobsFor('rolled@example.com')).toHaveLength(0) // not visible outside the transaction
+      await client.query('ROLLBACK')
+      expect(await jobsFor('rolled@example.com')).toHaveLength(0)
+      const keys = await db.query(
+        `select count(*)::int as n from tasklane.idempotency_key where task = 'welcome'`,
+      )
+      expect(keys.rows[0].n).toBe(0)
+
+      await client.query(`insert into users (email) values ('kept@example.com')`)
+      const [id] = await jobsFor('kept@example.com')
+      expect(id).toBeDefined()
+      const info = await tasks.waitFor(id!, { timeout: '30s' })
+      expect(info).toMatchObject({ status: 'completed', result: { welcomed: 'kept@example.com' } })
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('psql: BEGIN … ROLLBACK leaves nothing, BEGIN … COMMIT leaves the task', async () => {
+    const psql = (script: string) =>
+      run('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', db.url, '-c', script])
+    const rolled = await psql(
+      `BEGIN; select task_id from tasklane.add_task('welcome', '{"email": "psql-rolled"}'); ROLLBACK;`,
+    )
+    expect(rolled.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/)
+    expect(await jobsFor('psql-rolled')).toHaveLength(0)
+    const committed = await psql(
+      `BEGIN; select task_id from tasklane.add_task('welcome', '{"email": "psql-kept"}'); COMMIT;`,
+    )
+    const taskId = committed.stdout.trim()
+    expect(await jobsFor('psql-kept')).toEqual([taskId])
+    expect((await tasks.waitFor(taskId, { timeout: '30s' })).status).toBe('completed')
+    // A refusal reaches psql as an error with its SQLSTATE and hint.
+    await expect(
+      run('psql', [
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-v',
+        'VERBOSITY=verbose',
+        '-d',
+        db.url,
+        '-c',
+        `select tasklane.add_task('nope')`,
+      ]),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/TL404.*unknown task 'nope'/s) })
+  })
+
+  it('an app isolated by TASKLANE_SCHEMA has its own add_task, writing to its own pg-boss schema', async () => {
+    const other = await startTasklane(db.url, [welcome], {
+      workers: 0,
+      migrate: true,
+      env: { TASKLANE_SCHEMA: 'app2', TASKLANE_BOSS_SCHEMA: 'app2_boss' },
+    })
+    try {
+      const boss = other.config.bossSchema
+      expect(boss).not.toBe('pgboss')
+      const { rows } = await db.query(`select task_id from app2.add_task('welcome', '{"email": "app2"}')`)
+      expect(await jobsFor('app2', boss)).toEqual([rows[0].task_id])
+      expect(await jobsFor('app2')).toHaveLength(0)
+      expect((await other.getTask(rows[0].task_id))?.status).toBe('queued')
+      expect(await tasks.getTask(rows[0].task_id)).toBeNull()
+    } finally {
+      await other.stop()
+    }
+  })
+})
