@@ -25,6 +25,8 @@ export interface Config {
   shutdownTimeoutMs: number
   retentionCompletedMs: number
   retentionFailedMs: number
+  /** Daily rollups (task_rollup) are kept this long, independently of history (default 730 days). */
+  retentionRollupMs: number
   /** Apply pending migrations at start(); turn off where deployments migrate separately. */
   migrateOnStart: boolean
   statsWindowMs: number
@@ -142,6 +144,22 @@ function apiToken(env: Env): string | undefined {
   return raw
 }
 
+// Default, least and most of the rollup retention: the env var and the rollupRetention option share them.
+const ROLLUP_RETENTION = ['730d', '1d', '36500d'] as const
+
+/**
+ * Validates the `rollupRetention` option (a Duration) with the bounds of TASKLANE_RETENTION_ROLLUP.
+ * @example rollupRetentionMs('365d') // 31536000000
+ */
+export function rollupRetentionMs(value: number | string): number {
+  const [, min, max] = ROLLUP_RETENTION
+  const ms = parseDuration(value)
+  if (ms === null || ms < parseDuration(min)! || ms > parseDuration(max)!) {
+    fail('rollupRetention', String(value), `a duration from ${min} to ${max}, like '365d' or '730d'`)
+  }
+  return ms
+}
+
 /**
  * Reads and validates the configuration from the environment.
  * @example const config = loadConfig(process.env)
@@ -167,6 +185,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownTimeoutMs: duration(env, 'TASKLANE_SHUTDOWN_TIMEOUT', '30s', '0ms', '1h'),
     retentionCompletedMs: duration(env, 'TASKLANE_RETENTION_COMPLETED', '30d', '1h', '3650d'),
     retentionFailedMs: duration(env, 'TASKLANE_RETENTION_FAILED', '90d', '1h', '3650d'),
+    retentionRollupMs: duration(env, 'TASKLANE_RETENTION_ROLLUP', ...ROLLUP_RETENTION),
     migrateOnStart: boolean(env, 'TASKLANE_MIGRATE', true),
     statsWindowMs: duration(env, 'TASKLANE_STATS_WINDOW', '5m', '10s', '24h'),
     threads: integer(env, 'TASKLANE_THREADS', 2, 1, 256),

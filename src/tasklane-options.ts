@@ -32,6 +32,11 @@ export interface TasklaneOptions {
   pollInterval?: Duration
   /** Size of the worker-thread pool for tasks with mode: 'thread'. */
   threads?: number
+  /**
+   * How long daily rollups (task_rollup) are kept, from 1d to 36500d (default: config's
+   * TASKLANE_RETENTION_ROLLUP, 730d). Independent of history retention: reports read rollups past it.
+   */
+  rollupRetention?: Duration
   /** Record per-task CPU time and peak memory in history. */
   enableProfiling?: boolean
   /** Memory budget of this process in MiB: above it, workers stop leasing until memory falls. */

@@ -1,4 +1,4 @@
-import type { Config } from './config.ts'
+import { type Config, rollupRetentionMs } from './config.ts'
 import { createDb, type Db } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { toMs } from './duration.ts'
@@ -67,6 +67,9 @@ export async function startRuntime(
   partial: (r: Partial<Runtime>) => void,
 ): Promise<Runtime> {
   const { config, log, opts } = ctx
+  // Validated before anything connects: a bad option fails start() with nothing written.
+  const retentionRollupMs =
+    opts.rollupRetention === undefined ? config.retentionRollupMs : rollupRetentionMs(opts.rollupRetention)
   let connectionString = opts.databaseUrl ?? config.databaseUrl
   let stopEmbedded: (() => Promise<void>) | null = null
   if (!connectionString) {
@@ -158,7 +161,7 @@ export async function startRuntime(
       db: db.kysely,
       bossSchema: config.bossSchema,
       queues: () => ctx.queueNames(),
-      config,
+      config: { ...config, retentionRollupMs },
       log,
     })
     r.maintenance.start()

@@ -13,6 +13,8 @@ export interface Database {
   task_definition: TaskDefinitionTable
   setting: SettingTable
   schedule: ScheduleTable
+  task_rollup: TaskRollupTable
+  rollup_state: RollupStateTable
 }
 
 /** A cron schedule (src/schedule/): fires `task` with `args` at next_run_at, then at the next slot. */
@@ -113,4 +115,30 @@ export interface SettingTable {
   name: string
   value: Json
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+/** Per UTC day, task and queue (migration 0003_a; columns documented in docs/sql.md). */
+export interface TaskRollupTable {
+  day: ColumnType<string, string, string>
+  task: string
+  queue: string
+  completed: number
+  failed: number
+  cancelled: number
+  retried: number
+  dead_lettered: number
+  run_count: number
+  run_sum_ms: ColumnType<string, number | string, number | string>
+  run_max_ms: number | null
+  run_hist: number[]
+  wait_count: number
+  wait_sum_ms: ColumnType<string, number | string, number | string>
+  wait_max_ms: number | null
+  wait_hist: number[]
+}
+
+export interface RollupStateTable {
+  one: boolean
+  folded_before: ColumnType<string, string, string>
+  history_from: ColumnType<string, string, string>
 }

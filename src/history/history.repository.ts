@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { table } from '../stats/sql-parts.ts'
 
 export type HistoryStatus = 'completed' | 'failed' | 'cancelled'
 
@@ -196,29 +197,47 @@ export async function listAttempts(db: Kysely<Database>, taskId: string) {
   return db.selectFrom('task_attempt').selectAll().where('task_id', '=', taskId).orderBy('attempt').execute()
 }
 
-/** Deletes finished history older than the cutoffs, at most `batch` rows per call (bounded, vacuumable). */
+/**
+ * Deletes finished history older than the cutoffs, at most `batch` rows per call (bounded, vacuumable).
+ * Never past the rollup: cutoffs are clamped to rollup_state.folded_before, so only days already
+ * folded into task_rollup lose rows, and history_from (where complete history starts, the first UTC
+ * midnight at or after the later cutoff) moves in the same transaction as the delete.
+ */
 export async function pruneHistory(
   db: Kysely<Database>,
   cutoffs: { completedBefore: Date; failedBefore: Date },
   batch: number,
 ): Promise<number> {
-  const doomed = await db
-    .selectFrom('task_history')
-    .select('task_id')
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('status', '=', 'completed'), eb('finished_at', '<', cutoffs.completedBefore)]),
-        eb.and([eb('status', 'in', ['failed', 'cancelled']), eb('finished_at', '<', cutoffs.failedBefore)]),
-      ]),
-    )
-    .limit(batch)
-    .execute()
-  if (doomed.length === 0) return 0
-  const ids = doomed.map((d) => d.task_id)
-  await db.deleteFrom('task_attempt').where('task_id', 'in', ids).execute()
-  await db.deleteFrom('task_progress').where('task_id', 'in', ids).execute()
-  const result = await db.deleteFrom('task_history').where('task_id', 'in', ids).executeTakeFirst()
-  return Number(result.numDeletedRows ?? 0)
+  return db.transaction().execute(async (trx) => {
+    const latest = new Date(Math.max(cutoffs.completedBefore.getTime(), cutoffs.failedBefore.getTime()))
+    const { rows } = await sql<{ folded_at: Date }>`
+      update ${table(trx, 'rollup_state')} set history_from = greatest(history_from,
+        ((least(${latest}::timestamptz, folded_before::timestamp at time zone 'UTC') at time zone 'UTC')
+          - interval '1 microsecond')::date + 1)
+      returning folded_before::timestamp at time zone 'UTC' as folded_at`.execute(trx)
+    const foldedAt = rows[0]!.folded_at
+    const clamp = (d: Date) => (d.getTime() < foldedAt.getTime() ? d : foldedAt)
+    const doomed = await trx
+      .selectFrom('task_history')
+      .select('task_id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'completed'), eb('finished_at', '<', clamp(cutoffs.completedBefore))]),
+          eb.and([
+            eb('status', 'in', ['failed', 'cancelled']),
+            eb('finished_at', '<', clamp(cutoffs.failedBefore)),
+          ]),
+        ]),
+      )
+      .limit(batch)
+      .execute()
+    if (doomed.length === 0) return 0
+    const ids = doomed.map((d) => d.task_id)
+    await trx.deleteFrom('task_attempt').where('task_id', 'in', ids).execute()
+    await trx.deleteFrom('task_progress').where('task_id', 'in', ids).execute()
+    const result = await trx.deleteFrom('task_history').where('task_id', 'in', ids).executeTakeFirst()
+    return Number(result.numDeletedRows ?? 0)
+  })
 }
 
 /** Mean run time of the last `sample` completions in a queue (null without any): the basis of ETAs. */

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
 import { insertHistory, pruneHistory, recordLostAttempts } from '../history/history.repository.ts'
+import { foldNextDay, pruneRollups } from '../history/rollup.repository.ts'
 import { pruneKeys } from '../idempotency/idempotency.repository.ts'
 import type { Logger } from '../logger.ts'
 import { terminalJobsWithoutHistory } from '../queue/job.repository.ts'
@@ -11,11 +12,16 @@ export interface MaintenanceDeps {
   db: Kysely<Database>
   bossSchema: string
   queues: () => string[]
-  config: Pick<Config, 'schema' | 'retentionCompletedMs' | 'retentionFailedMs'>
+  config: Pick<Config, 'schema' | 'retentionCompletedMs' | 'retentionFailedMs' | 'retentionRollupMs'>
   log: Logger
   reconcileEveryMs?: number
   pruneEveryMs?: number
+  /** A UTC day is folded into the rollup this long after it ends (late history still lands in it). */
+  foldGraceMs?: number
 }
+
+/** Default foldGraceMs: settles in flight and lost workers are recorded within minutes, not an hour. */
+export const FOLD_GRACE_MS = 3_600_000
 
 const LOST_MESSAGE = 'worker lost: its process stopped heartbeating while running this task'
 
@@ -23,7 +29,9 @@ const LOST_MESSAGE = 'worker lost: its process stopped heartbeating while runnin
  * Background upkeep in processes that supervise:
  * - reconcile: a task whose last attempt died with its worker is failed by pg-boss's monitor, not
  *   by us; record it in history (with a "worker lost" error) so every outcome lands there;
- * - prune: delete finished history and old idempotency keys past retention, in bounded batches.
+ * - prune: fold every finished UTC day into the rollup (task_rollup), then delete finished history
+ *   (only of folded days) and old idempotency keys past retention, in bounded batches, and rollups
+ *   past theirs. Folding before pruning is what lets reports outlive history.
  */
 export class Maintenance {
   readonly #d: MaintenanceDeps
@@ -120,8 +128,19 @@ export class Maintenance {
     })
   }
 
+  /** Folds every UTC day that is due into task_rollup, one transaction per day. Returns how many. */
+  async foldOnce(): Promise<number> {
+    const { db, bossSchema } = this.#d
+    let days = 0
+    while (await foldNextDay(db, bossSchema, this.#d.foldGraceMs ?? FOLD_GRACE_MS)) days++
+    if (days > 0) this.#d.log.debug({ days }, 'folded history into the daily rollup')
+    return days
+  }
+
+  /** Folds due days, then prunes history, idempotency keys and rollups. Returns history rows pruned. */
   async pruneOnce(): Promise<number> {
     const { db, config } = this.#d
+    await this.foldOnce()
     const now = Date.now()
     let total = 0
     for (;;) {
@@ -137,6 +156,7 @@ export class Maintenance {
       if (n < 1_000) break
     }
     await pruneKeys(db, new Date(now - config.retentionCompletedMs), 10_000)
+    await pruneRollups(db, new Date(now - config.retentionRollupMs))
     return total
   }
 }

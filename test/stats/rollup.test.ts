@@ -1,0 +1,175 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDb, type Db } from '../../src/db/create-db.ts'
+import { pruneHistory } from '../../src/history/history.repository.ts'
+import { foldNextDay, rollupState } from '../../src/history/rollup.repository.ts'
+import { createLogger } from '../../src/logger.ts'
+import { Maintenance } from '../../src/worker/maintenance.ts'
+import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { fillHistory } from './fixtures/fill-history.ts'
+
+const DAY = 86_400_000
+/** Documented bound of the histograms: a bucket's value is within 2^(1/16) - 1 of all its samples. */
+const SKETCH_ERROR = 2 ** (1 / 16) - 1
+
+function maintenance(db: Db, retention: { completedMs: number; failedMs: number; rollupMs?: number }) {
+  return new Maintenance({
+    db: db.kysely,
+    bossSchema: 'pgboss',
+    queues: () => ['default'],
+    config: {
+      schema: 'tasklane',
+      retentionCompletedMs: retention.completedMs,
+      retentionFailedMs: retention.failedMs,
+      retentionRollupMs: retention.rollupMs ?? 730 * DAY,
+    },
+    log: createLogger('silent'),
+    // Days end at UTC midnight; no grace, so a run just after midnight folds yesterday like any other.
+    foldGraceMs: 0,
+  })
+}
+
+/** Exact figures per UTC day and task, from history (and attempts), for the days before today. */
+async function exactByDay(db: TestDatabase) {
+  const { rows } = await db.query(`
+    select (finished_at at time zone 'UTC')::date::text as day, task,
+      count(*) filter (where status = 'completed')::int as completed,
+      count(*) filter (where status = 'failed')::int as failed,
+      count(*) filter (where status = 'cancelled')::int as cancelled,
+      percentile_disc(0.5) within group (order by duration_ms) filter (where status <> 'cancelled') as p50,
+      percentile_disc(0.95) within group (order by duration_ms) filter (where status <> 'cancelled') as p95,
+      percentile_disc(0.99) within group (order by duration_ms) filter (where status <> 'cancelled') as p99,
+      percentile_disc(0.95) within group (order by wait_ms) as p95_wait,
+      sum(duration_ms) filter (where status <> 'cancelled')::float8 as run_sum
+    from tasklane.task_history
+    where finished_at < (now() at time zone 'UTC')::date::timestamp at time zone 'UTC'
+    group by 1, 2 order by 1, 2`)
+  return rows
+}
+
+async function viewByDay(db: TestDatabase) {
+  const { rows } = await db.query(`
+    select day::text, task, completed::int, failed::int, cancelled::int, p50_run_ms as p50,
+      p95_run_ms as p95, p99_run_ms as p99, p95_wait_ms as p95_wait, from_rollup
+    from tasklane.daily_task_rollup
+    where day < (now() at time zone 'UTC')::date
+    order by 1, 2`)
+  return rows
+}
+
+function expectClose(actual: number, exact: number) {
+  expect(Math.abs(actual - exact)).toBeLessThanOrEqual(exact * SKETCH_ERROR + 1e-9)
+}
+
+describe('daily rollup: folded before pruning, exactly once', () => {
+  let db: TestDatabase
+  let kdb: Db
+  let exact: Awaited<ReturnType<typeof exactByDay>>
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    kdb = createDb({ connectionString: db.url, schema: 'tasklane', max: 2 })
+    // An install whose history starts 6 UTC days ago: 6 days and today of finished tasks.
+    await db.query(`update tasklane.rollup_state set folded_before = current_date - 6, history_from = current_date - 6`)
+    await fillHistory((q, v) => db.query(q, v), { rows: 30_000, spanMs: 6 * DAY })
+    exact = await exactByDay(db)
+    expect(exact.length).toBeGreaterThanOrEqual(5 * 5)
+  })
+  afterAll(async () => {
+    await kdb?.close()
+    await db?.drop()
+  })
+
+  it('prunes nothing of a day that is not folded yet', async () => {
+    const n = await pruneHistory(kdb.kysely, { completedBefore: new Date(), failedBefore: new Date() }, 1_000)
+    expect(n).toBe(0)
+    expect(await exactByDay(db)).toEqual(exact)
+  })
+
+  it('a fold killed mid-transaction leaves nothing behind, and the next run folds the day once', async () => {
+    // Hold task_attempt so the fold blocks inside its transaction (state row locked, rollup rows being
+    // written), then kill its backend: a crash mid-fold.
+    const blocker = new pg.Client({ connectionString: db.url })
+    await blocker.connect()
+    await blocker.query('begin')
+    await blocker.query('lock table tasklane.task_attempt in access exclusive mode')
+    const folding = foldNextDay(kdb.kysely, 'pgboss', 0).then(
+      () => 'committed',
+      (err: Error) => err.message,
+    )
+    const deadline = Date.now() + 30_000
+    let pid: number | undefined
+    while (pid === undefined && Date.now() < deadline) {
+      const { rows } = await blocker.query(
+        `select pid from pg_locks where relation = 'tasklane.task_attempt'::regclass and not granted`,
+      )
+      pid = rows[0]?.pid
+    }
+    expect(pid).toBeDefined()
+    await blocker.query('select pg_terminate_backend($1)', [pid])
+    await blocker.query('rollback')
+    await blocker.end()
+    expect(await folding).not.toBe('committed')
+    expect((await db.query('select count(*)::int as n from tasklane.task_rollup')).rows[0].n).toBe(0)
+    expect((await rollupState(kdb.kysely)).foldedBefore.getTime()).toBe(
+      Date.parse(`${exact[0].day}T00:00:00Z`),
+    )
+
+    // A new process (new pool) folds every due day: the 6 days before today.
+    await kdb.close()
+    kdb = createDb({ connectionString: db.url, schema: 'tasklane', max: 2 })
+    expect(await maintenance(kdb, { completedMs: 3650 * DAY, failedMs: 3650 * DAY }).foldOnce()).toBe(6)
+    expect(await maintenance(kdb, { completedMs: 3650 * DAY, failedMs: 3650 * DAY }).foldOnce()).toBe(0)
+  })
+
+  it('the rollup agrees with history: counts exactly, percentiles within the sketch error', async () => {
+    const { rows: sums } = await db.query(`
+      select day::text, task, sum(completed)::int as completed, sum(failed)::int as failed,
+        sum(cancelled)::int as cancelled, sum(run_sum_ms)::float8 as run_sum,
+        sum(run_count)::int as run_count, sum((select sum(c) from unnest(run_hist) c))::int as run_hist_n
+      from tasklane.task_rollup group by 1, 2 order by 1, 2`)
+    expect(sums.map((r) => [r.day, r.task, r.completed, r.failed, r.cancelled, r.run_sum])).toEqual(
+      exact.map((r) => [r.day, r.task, r.completed, r.failed, r.cancelled, r.run_sum]),
+    )
+    for (const r of sums) expect(r.run_hist_n).toBe(r.run_count)
+    const view = await viewByDay(db)
+    expect(view.map((r) => [r.day, r.task, r.completed, r.failed, r.cancelled, r.from_rollup])).toEqual(
+      exact.map((r) => [r.day, r.task, r.completed, r.failed, r.cancelled, true]),
+    )
+    for (const [i, r] of view.entries()) {
+      for (const k of ['p50', 'p95', 'p99', 'p95_wait'] as const) expectClose(r[k], exact[i]![k])
+    }
+  })
+
+  it('counts retried attempts (not the final failure) per day', async () => {
+    const { rows } = await db.query(`
+      select (select coalesce(sum(retried), 0)::int from tasklane.task_rollup) as rolled,
+        (select count(*)::int from tasklane.task_attempt a
+         where a.finished_at < (now() at time zone 'UTC')::date::timestamp at time zone 'UTC'
+           and not exists (select 1 from tasklane.task_history f
+             where f.task_id = a.task_id and f.status = 'failed' and f.attempts = a.attempt)) as exact`)
+    expect(rows[0].rolled).toBeGreaterThan(0)
+    expect(rows[0].rolled).toBe(rows[0].exact)
+  })
+
+  it('pruning history past retention leaves the reports unchanged; rollups have their own retention', async () => {
+    const before = await viewByDay(db)
+    const pruned = await maintenance(kdb, { completedMs: 2 * DAY, failedMs: 3 * DAY }).pruneOnce()
+    expect(pruned).toBeGreaterThan(1_000)
+    expect(await viewByDay(db)).toEqual(before)
+    const state = await rollupState(kdb.kysely)
+    const cutoff = Date.now() - 2 * DAY
+    expect(state.historyFrom.getTime()).toBe(Math.ceil(cutoff / DAY) * DAY)
+    // A 365-day report over the view still has every day.
+    const { rows } = await db.query(
+      `select count(distinct day)::int as days from tasklane.daily_task_rollup where day >= current_date - 365`,
+    )
+    expect(rows[0].days).toBe(7)
+
+    await maintenance(kdb, { completedMs: 2 * DAY, failedMs: 3 * DAY, rollupMs: 3 * DAY }).pruneOnce()
+    const { rows: left } = await db.query(
+      `select min(day)::text as first from tasklane.task_rollup`,
+    )
+    expect(left[0].first).toBe(new Date(Math.floor((Date.now() - 3 * DAY) / DAY) * DAY).toISOString().slice(0, 10))
+  })
+})
