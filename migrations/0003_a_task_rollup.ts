@@ -44,10 +44,11 @@ export async function up(db: Kysely<any>, schema: string): Promise<void> {
       folded_before date not null,
       history_from date not null
     )`.execute(db)
-  // An existing install folds what history it has, from its oldest day on.
+  // An existing install folds what history it has, from its oldest day on. Nothing has been pruned
+  // under the rollup's watch yet, so history counts as complete (-infinity) until the first prune.
   await sql`
     insert into ${t('rollup_state')} (folded_before, history_from)
-    select d, d from (
+    select d, '-infinity' from (
       select coalesce(least(
         (select min(finished_at) from ${t('task_history')}),
         (select min(finished_at) from ${t('task_attempt')})) at time zone 'UTC',

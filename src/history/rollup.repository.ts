@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import { jobTable, table } from '../stats/sql-parts.ts'
+import { fn, jobTable, table } from '../stats/sql-parts.ts'
 
 /**
  * All SQL of the daily rollup (migration 0003_a, docs/sql.md): folding finished days of history into
@@ -15,14 +15,14 @@ import { jobTable, table } from '../stats/sql-parts.ts'
 export interface RollupState {
   /** Days before this UTC midnight are in task_rollup. */
   foldedBefore: Date
-  /** History is complete from this UTC midnight on (rows before it may have been pruned). */
-  historyFrom: Date
+  /** History is complete from this UTC midnight on (rows before it may have been pruned); null: all of it. */
+  historyFrom: Date | null
 }
 
 export async function rollupState(db: Kysely<Database>): Promise<RollupState> {
-  const { rows } = await sql<{ folded_before: Date; history_from: Date }>`
+  const { rows } = await sql<{ folded_before: Date; history_from: Date | null }>`
     select folded_before::timestamp at time zone 'UTC' as folded_before,
-      history_from::timestamp at time zone 'UTC' as history_from
+      case when history_from > '-infinity' then history_from::timestamp at time zone 'UTC' end as history_from
     from ${table(db, 'rollup_state')}`.execute(db)
   const row = rows[0]!
   return { foldedBefore: row.folded_before, historyFrom: row.history_from }
@@ -118,13 +118,6 @@ function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
     left join outcomes o on o.task = k.task and o.queue = k.queue
     left join retried r on r.task = k.task and r.queue = k.queue
     left join dead d on d.task = k.task and d.queue = k.queue`
-}
-
-/** A function of tasklane's schema, qualified the way table() qualifies tables. */
-export function fn(db: Kysely<Database>, name: string) {
-  const qualified = table(db, 'task_rollup').compile(db).sql
-  const schema = qualified.includes('.') ? qualified.split('.')[0] : null
-  return sql.raw(schema ? `${schema}.${name}` : name)
 }
 
 /** Deletes rollup rows of days before `before` (a UTC date). Returns how many. */

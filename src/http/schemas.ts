@@ -204,6 +204,9 @@ export const AnalyticsSchema = z
     bucket: z.string(),
     from: iso,
     to: iso,
+    rollupBefore: iso.nullable().openapi({
+      description: 'buckets before this instant come from the daily rollup (whole UTC days); null: none',
+    }),
     rows: z.array(
       z.object({
         task: z.string(),

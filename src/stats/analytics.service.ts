@@ -1,4 +1,5 @@
 import { TasklaneError } from '../errors.ts'
+import { rollupState } from '../history/rollup.repository.ts'
 import { analyticsRows } from './analytics.repository.ts'
 import { formatDuration } from './format-duration.ts'
 import { ratio, round } from './numbers.ts'
@@ -30,6 +31,11 @@ export interface Analytics {
   bucket: string
   from: string
   to: string
+  /**
+   * Buckets before this instant were read from the daily rollup (task_rollup): whole UTC days, and
+   * percentiles within 4.4% (docs/sql.md). Null when the whole window was read from history.
+   */
+  rollupBefore: string | null
   /** Sparse: one row per task name and bucket in which something finished or was retried. */
   rows: AnalyticsBucket[]
 }
@@ -37,7 +43,8 @@ export interface Analytics {
 /** Bounds that keep one analytics answer small: at most this many buckets per task. */
 export const ANALYTICS_LIMITS = Object.freeze({
   minBucketMs: 1_000,
-  maxWindowMs: 400 * 86_400_000,
+  // Reports outlive history through the rollup, whose retention can be up to 100 years.
+  maxWindowMs: 36_500 * 86_400_000,
   maxBuckets: 2_000,
 })
 
@@ -64,7 +71,8 @@ function checkAnalyticsRange(windowMs: number, bucketMs: number): void {
 
 /**
  * Per task name and time bucket over the window: outcomes, retries, throughput, wait and run
- * percentiles and error rate, all computed in SQL (percentile_cont, date_bin).
+ * percentiles and error rate, all computed in SQL (percentile_cont, date_bin). Windows longer than
+ * history retention read the daily rollup for the days history no longer has (analyticsRows says where).
  * @example await computeAnalytics(deps, { windowMs: 86_400_000, bucketMs: 3_600_000 })
  */
 export async function computeAnalytics(
@@ -73,12 +81,14 @@ export async function computeAnalytics(
 ): Promise<Analytics> {
   checkAnalyticsRange(o.windowMs, o.bucketMs)
   const to = new Date()
-  const rows = await analyticsRows(d.db, o)
+  const state = await rollupState(d.db)
+  const { rows, rollupBefore } = await analyticsRows(d.db, { ...o, state })
   return {
     window: formatDuration(o.windowMs),
     bucket: formatDuration(o.bucketMs),
     from: new Date(to.getTime() - o.windowMs).toISOString(),
     to: to.toISOString(),
+    rollupBefore: rollupBefore?.toISOString() ?? null,
     rows: rows.map((r) => {
       const done = r.completed + r.failed
       return {

@@ -22,6 +22,13 @@ export function table(db: Kysely<Database>, name: keyof Database) {
   return sql.table(schema ? `${schema}.${name}` : name)
 }
 
+/** A function of tasklane's schema (migration 0003_a's histogram_*), qualified like table(). */
+export function fn(db: Kysely<Database>, name: string) {
+  const from = (db.selectFrom('task_rollup').selectAll().compile().query as SelectQueryNode).from?.froms[0]
+  const schema = from && TableNode.is(from) ? from.table.schema?.name : undefined
+  return schema ? sql`${sql.id(schema, name)}` : sql`${sql.id(name)}`
+}
+
 // Buckets start at multiples of their width from the Unix epoch: hourly buckets start on the hour (UTC).
 export const EPOCH = sql`timestamptz 'epoch'`
 

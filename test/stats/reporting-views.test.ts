@@ -30,6 +30,9 @@ describe('migration 0002: reporting views', () => {
       insert into tasklane.task_attempt (task_id, attempt, task, queue, outcome, error, started_at, finished_at, duration_ms)
       values ('00000000-0000-4000-8000-000000000002', 1, 'mail', 'default', 'timeout', '{"type":"TaskTimeoutError","message":"timed out"}',
               current_date - interval '1 day' + interval '1 hour', current_date - interval '1 day' + interval '1 hour 5 seconds', 5000)`)
+    // An install whose history starts yesterday and has not folded it into the rollup yet (migration
+    // 0003_a): daily_task_rollup reads both days from history. test/stats/rollup.test.ts folds.
+    await db.query(`update tasklane.rollup_state set folded_before = current_date - 1`)
   })
   afterAll(async () => {
     await db?.drop()
@@ -104,9 +107,16 @@ describe('migration 0002: reporting views', () => {
           `select table_name from information_schema.views where table_schema = 'tasklane' order by 1`,
         )
       ).rows.map((r) => r.table_name)
+    expect(await migrateDown(opts)).toEqual(['0003_a_task_rollup'])
+    expect(await views()).toEqual(VIEWS)
     expect(await migrateDown(opts)).toEqual(['0002_reporting_views'])
     expect(await views()).toEqual([])
-    expect(await migrateToLatest(opts)).toEqual(['0002_reporting_views'])
+    expect(await migrateToLatest(opts)).toEqual(['0002_reporting_views', '0003_a_task_rollup'])
     expect(await views()).toEqual(VIEWS)
+    // Re-applied on a populated database, the rollup starts folding from the oldest history day.
+    const { rows } = await db.query(
+      `select folded_before = current_date - 1 as from_oldest from tasklane.rollup_state`,
+    )
+    expect(rows).toEqual([{ from_oldest: true }])
   })
 })

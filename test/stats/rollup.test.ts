@@ -6,6 +6,7 @@ import { foldNextDay, rollupState } from '../../src/history/rollup.repository.ts
 import { createLogger } from '../../src/logger.ts'
 import { Maintenance } from '../../src/worker/maintenance.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { startTasklane } from '../support/tasklane.ts'
 import { fillHistory } from './fixtures/fill-history.ts'
 
 const DAY = 86_400_000
@@ -70,7 +71,7 @@ describe('daily rollup: folded before pruning, exactly once', () => {
     db = await createTestDatabase()
     kdb = createDb({ connectionString: db.url, schema: 'tasklane', max: 2 })
     // An install whose history starts 6 UTC days ago: 6 days and today of finished tasks.
-    await db.query(`update tasklane.rollup_state set folded_before = current_date - 6, history_from = current_date - 6`)
+    await db.query(`update tasklane.rollup_state set folded_before = current_date - 6`)
     await fillHistory((q, v) => db.query(q, v), { rows: 30_000, spanMs: 6 * DAY })
     exact = await exactByDay(db)
     expect(exact.length).toBeGreaterThanOrEqual(5 * 5)
@@ -152,24 +153,51 @@ describe('daily rollup: folded before pruning, exactly once', () => {
     expect(rows[0].rolled).toBe(rows[0].exact)
   })
 
-  it('pruning history past retention leaves the reports unchanged; rollups have their own retention', async () => {
+  it('pruning history past retention leaves the reports unchanged', async () => {
     const before = await viewByDay(db)
     const pruned = await maintenance(kdb, { completedMs: 2 * DAY, failedMs: 3 * DAY }).pruneOnce()
     expect(pruned).toBeGreaterThan(1_000)
     expect(await viewByDay(db)).toEqual(before)
     const state = await rollupState(kdb.kysely)
-    const cutoff = Date.now() - 2 * DAY
-    expect(state.historyFrom.getTime()).toBe(Math.ceil(cutoff / DAY) * DAY)
+    expect(state.historyFrom?.getTime()).toBe(Math.ceil((Date.now() - 2 * DAY) / DAY) * DAY)
     // A 365-day report over the view still has every day.
     const { rows } = await db.query(
       `select count(distinct day)::int as days from tasklane.daily_task_rollup where day >= current_date - 365`,
     )
     expect(rows[0].days).toBe(7)
+  })
 
+  it('analytics over a window longer than history reads the rollup for the days history lost', async () => {
+    const api = await startTasklane(db.url, [], { workers: 0 })
+    try {
+      const state = await rollupState(kdb.kysely)
+      for (const bucket of ['1d', '1h']) {
+        const a = await api.getAnalytics({ window: '30d', bucket })
+        const split = (bucket === '1d' ? state.foldedBefore : state.historyFrom)!
+        expect(a.rollupBefore).toBe(split.toISOString())
+        const old = a.rows.filter((r) => Date.parse(r.bucket) < split.getTime())
+        // Every folded day the window covers, whole, with the same counts as history had.
+        const expected = exact.filter((e) => Date.parse(`${e.day}T00:00:00Z`) < split.getTime())
+        expect(old.map((r) => [r.bucket.slice(0, 10), r.task, r.completed, r.failed, r.cancelled])).toEqual(
+          expected.map((e) => [e.day, e.task, e.completed, e.failed, e.cancelled]),
+        )
+        for (const [i, r] of old.entries()) {
+          expect(r.bucket.slice(10)).toBe('T00:00:00.000Z')
+          expectClose(r.runP50Ms!, expected[i]!.p50)
+          expectClose(r.runP99Ms!, expected[i]!.p99)
+          expectClose(r.waitP95Ms!, expected[i]!.p95_wait)
+        }
+        // After the split, history: today's rows at least.
+        expect(a.rows.some((r) => Date.parse(r.bucket) >= split.getTime())).toBe(true)
+      }
+    } finally {
+      await api.stop()
+    }
+  })
+
+  it('rollups have their own retention', async () => {
     await maintenance(kdb, { completedMs: 2 * DAY, failedMs: 3 * DAY, rollupMs: 3 * DAY }).pruneOnce()
-    const { rows: left } = await db.query(
-      `select min(day)::text as first from tasklane.task_rollup`,
-    )
-    expect(left[0].first).toBe(new Date(Math.floor((Date.now() - 3 * DAY) / DAY) * DAY).toISOString().slice(0, 10))
+    const { rows } = await db.query(`select min(day)::text as first from tasklane.task_rollup`)
+    expect(rows[0].first).toBe(new Date(Math.floor((Date.now() - 3 * DAY) / DAY) * DAY).toISOString().slice(0, 10))
   })
 })
