@@ -123,6 +123,8 @@ function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
 /** Deletes rollup rows of days before `before` (a UTC date). Returns how many. */
 export async function pruneRollups(db: Kysely<Database>, before: Date): Promise<number> {
   const result = await sql`
-    delete from ${table(db, 'task_rollup')} where day < ${before.toISOString().slice(0, 10)}::date`.execute(db)
+    delete from ${table(db, 'task_rollup')} where day < ${before.toISOString().slice(0, 10)}::date`.execute(
+    db,
+  )
   return Number(result.numAffectedRows ?? 0)
 }

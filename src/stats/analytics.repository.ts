@@ -92,7 +92,9 @@ export function rollupAnalyticsQuery(db: Kysely<Database>, o: RollupAnalyticsOpt
   const dayBucket = sql`date_bin(${width}, r.day::timestamp at time zone 'UTC', ${EPOCH})`
   const days = sql`r.day < ${o.rollupBefore.toISOString().slice(0, 10)}::date
     and r.day >= ((${from}) at time zone 'UTC')::date ${taskFilter(sql.ref('r.task'))}`
-  const hFrom = o.historyFrom ? sql`greatest(${from}, ${o.historyFrom}::timestamptz)` : sql`'infinity'::timestamptz`
+  const hFrom = o.historyFrom
+    ? sql`greatest(${from}, ${o.historyFrom}::timestamptz)`
+    : sql`'infinity'::timestamptz`
   const value = fn(db, 'histogram_value')
   return sql<{
     task: string
@@ -198,11 +200,15 @@ export async function analyticsRows(
   } else {
     // Exact, from history alone, when the window lies within it (the 24 h dashboard view).
     parts.push(analyticsQuery(db, { ...o, historyFrom: rollupBefore ?? undefined }).execute(db))
-    if (rollupBefore) parts.push(rollupAnalyticsQuery(db, { ...o, rollupBefore, historyFrom: null }).execute(db))
+    if (rollupBefore)
+      parts.push(rollupAnalyticsQuery(db, { ...o, rollupBefore, historyFrom: null }).execute(db))
   }
   const rows = (await Promise.all(parts)).flatMap((p) => p.rows)
   // Two parts (rollup days, then history) have disjoint buckets; each is sorted already.
-  if (parts.length > 1) rows.sort((a, b) => new Date(a.bucket).getTime() - new Date(b.bucket).getTime() || compare(a.task, b.task))
+  if (parts.length > 1)
+    rows.sort(
+      (a, b) => new Date(a.bucket).getTime() - new Date(b.bucket).getTime() || compare(a.task, b.task),
+    )
   const out = rows.map((r) => ({
     task: r.task,
     bucket: r.bucket,

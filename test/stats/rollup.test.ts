@@ -198,6 +198,8 @@ describe('daily rollup: folded before pruning, exactly once', () => {
   it('rollups have their own retention', async () => {
     await maintenance(kdb, { completedMs: 2 * DAY, failedMs: 3 * DAY, rollupMs: 3 * DAY }).pruneOnce()
     const { rows } = await db.query(`select min(day)::text as first from tasklane.task_rollup`)
-    expect(rows[0].first).toBe(new Date(Math.floor((Date.now() - 3 * DAY) / DAY) * DAY).toISOString().slice(0, 10))
+    expect(rows[0].first).toBe(
+      new Date(Math.floor((Date.now() - 3 * DAY) / DAY) * DAY).toISOString().slice(0, 10),
+    )
   })
 })

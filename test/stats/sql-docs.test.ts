@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDb } from '../../src/db/create-db.ts'
+import { createLogger } from '../../src/logger.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
+import { Maintenance } from '../../src/worker/maintenance.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 import { fillHistory } from './fixtures/fill-history.ts'
+import { fillRollup } from './fixtures/fill-rollup.ts'
 
 const DOC = path.join(import.meta.dirname, '../../docs/sql.md')
 /** Each ```sql block, labelled by the sentence that introduces it. */
@@ -21,8 +25,11 @@ describe('docs/sql.md: every example query runs and returns rows', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase()
+    // An install with 3 days of history, folded into the rollup, and 400 older days of rollup only.
+    await db.query(`update tasklane.rollup_state set folded_before = current_date - 3`)
     // 2,000 finished tasks over the last 3 days, failures and retried attempts among them; some live ones.
     await fillHistory((q, v) => db.query(q, v), { rows: 2_000, spanMs: 3 * 86_400_000 })
+    await fillRollup((q, v) => db.query(q, v), { days: 400, tasks: 5, beforeDaysAgo: 3 })
     await db.query(`update tasklane.task_history set args = '{"userId":"u1"}' where task_id in
       (select task_id from tasklane.task_history order by finished_at desc limit 3)`)
     // A task that failed once and then completed.
@@ -31,6 +38,16 @@ describe('docs/sql.md: every example query runs and returns rows', () => {
       from tasklane.task_history where status = 'completed' order by finished_at desc limit 2`)
     tasks = await startTasklane(db.url, [waiting], { workers: 0 })
     await tasks.addTasks(waiting, [{}, {}])
+    const kdb = createDb({ connectionString: db.url, schema: 'tasklane', max: 1 })
+    await new Maintenance({
+      db: kdb.kysely,
+      bossSchema: 'pgboss',
+      queues: () => ['default'],
+      config: { ...tasks.config },
+      log: createLogger('silent'),
+      foldGraceMs: 0,
+    }).foldOnce()
+    await kdb.close()
   })
   afterAll(async () => {
     await tasks?.stop()
@@ -38,11 +55,19 @@ describe('docs/sql.md: every example query runs and returns rows', () => {
   })
 
   it('finds the examples', () => {
-    expect(examples.length).toBeGreaterThanOrEqual(8)
+    expect(examples.length).toBeGreaterThanOrEqual(13)
   })
 
   it.each(examples)('%s', async (_label, query) => {
     const { rows } = await db.query(query)
     expect(rows.length).toBeGreaterThan(0)
+  })
+
+  it('the year-long report has every day of the year, history pruned or not', async () => {
+    const [, query] = examples.find(([label]) => label.startsWith('Daily failure rate per task'))!
+    const { rows } = await db.query(
+      `select count(distinct day)::int as days from (${query.replace(/;$/, '')}) r`,
+    )
+    expect(rows[0].days).toBe(366)
   })
 })
