@@ -107,11 +107,12 @@ describe('migration 0002: reporting views', () => {
           `select table_name from information_schema.views where table_schema = 'tasklane' order by 1`,
         )
       ).rows.map((r) => r.table_name)
-    expect(await migrateDown(opts)).toEqual(['0003_a_task_rollup'])
-    expect(await views()).toEqual(VIEWS)
-    expect(await migrateDown(opts)).toEqual(['0002_reporting_views'])
+    // Revert down to (and including) 0002, whatever later migrations exist.
+    const reverted: string[] = []
+    while (!reverted.includes('0002_reporting_views')) reverted.push(...(await migrateDown(opts)))
+    expect(reverted.slice(-2)).toEqual(['0003_a_task_rollup', '0002_reporting_views'])
     expect(await views()).toEqual([])
-    expect(await migrateToLatest(opts)).toEqual(['0002_reporting_views', '0003_a_task_rollup'])
+    expect(await migrateToLatest(opts)).toEqual(reverted.toReversed())
     expect(await views()).toEqual(VIEWS)
     // Re-applied on a populated database, the rollup starts folding from the oldest history day.
     const { rows } = await db.query(
