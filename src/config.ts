@@ -12,9 +12,12 @@ export interface Config {
   /** Concurrency of the default queue in this process; 0 runs no workers. */
   workers: number
   apiToken: string | undefined
-  /** Schema of tasklane's own tables. */
+  /**
+   * Schema of tasklane's own tables, and the one setting that isolates an app: the pg-boss schema,
+   * the NOTIFY channel and the advisory-lock keys are all derived from it (docs/operations.md).
+   */
   schema: string
-  /** Schema pg-boss keeps its queue tables in. */
+  /** Schema pg-boss keeps its queue tables (and cron schedules) in: see {@link defaultBossSchema}. */
   bossSchema: string
   dbBackend: 'postgres' | 'citus' | 'cockroachdb' | 'yugabytedb'
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -105,10 +108,31 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   return fail(name, raw, 'true or false')
 }
 
-function identifier(env: Env, name: string, fallback: string): string {
+function identifier(env: Env, name: string, fallback: string, maxLength = 63): string {
   const raw = read(env, name) ?? fallback
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) fail(name, raw, 'a lower-case SQL identifier ([a-z_][a-z0-9_]*)')
+  if (!new RegExp(`^[a-z_][a-z0-9_]{0,${maxLength - 1}}$`).test(raw)) {
+    fail(name, raw, `a lower-case SQL identifier ([a-z_][a-z0-9_]*) of at most ${maxLength} characters`)
+  }
   return raw
+}
+
+/** The schema tasklane used before TASKLANE_SCHEMA isolated everything; its pg-boss schema stays `pgboss`. */
+export const DEFAULT_SCHEMA = 'tasklane'
+
+/**
+ * Longest TASKLANE_SCHEMA: the names derived from it (`<schema>_boss`, the NOTIFY channel
+ * `<schema>_events`) must stay within PostgreSQL's 63-byte identifiers.
+ */
+export const MAX_SCHEMA_LENGTH = 56
+
+/**
+ * The pg-boss schema an app uses unless TASKLANE_BOSS_SCHEMA says otherwise: `<schema>_boss`, so
+ * that two apps differing only in TASKLANE_SCHEMA share no queue, job or schedule. The default schema
+ * keeps `pgboss`, where every install made before this rule keeps its queued jobs.
+ * @example defaultBossSchema('billing') // 'billing_boss'; defaultBossSchema('tasklane') // 'pgboss'
+ */
+export function defaultBossSchema(schema: string): string {
+  return schema === DEFAULT_SCHEMA ? 'pgboss' : `${schema}_boss`
 }
 
 function bytes(env: Env, name: string, fallback: number): number {
@@ -165,14 +189,15 @@ export function rollupRetentionMs(value: number | string): number {
  * @example const config = loadConfig(process.env)
  */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const schema = identifier(env, 'TASKLANE_SCHEMA', DEFAULT_SCHEMA, MAX_SCHEMA_LENGTH)
   return Object.freeze({
     databaseUrl: databaseUrl(env),
     port: integer(env, 'PORT', 8000, 0, 65535),
     host: read(env, 'HOST') ?? '127.0.0.1',
     workers: integer(env, 'TASKLANE_WORKERS', 4, 0, 1000),
     apiToken: apiToken(env),
-    schema: identifier(env, 'TASKLANE_SCHEMA', 'tasklane'),
-    bossSchema: identifier(env, 'TASKLANE_BOSS_SCHEMA', 'pgboss'),
+    schema,
+    bossSchema: identifier(env, 'TASKLANE_BOSS_SCHEMA', defaultBossSchema(schema)),
     dbBackend: oneOf(env, 'TASKLANE_DB_BACKEND', 'postgres', [
       'postgres',
       'citus',

@@ -8,6 +8,7 @@ import { sqlApiRows } from './enqueue/sql-api.ts'
 import { EventBus } from './events/event-bus.ts'
 import { EventPublisher } from './events/event-publisher.ts'
 import type { BusMessage } from './events/event-types.ts'
+import { eventsChannel } from './events/events-channel.ts'
 import { TaskReader } from './inspect/task-reader.ts'
 import type { Logger } from './logger.ts'
 import { createBoss, type PgBoss } from './queue/boss.ts'
@@ -104,7 +105,12 @@ export async function startRuntime(
     supervise,
     log,
   })
-  const bus = new EventBus({ connectionString, wakeChannel: bossWakeChannel(config.bossSchema), log })
+  const bus = new EventBus({
+    connectionString,
+    eventsChannel: eventsChannel(config.schema),
+    wakeChannel: bossWakeChannel(config.bossSchema),
+    log,
+  })
   const publisher = new EventPublisher(db.kysely, log)
   const heartbeatSeconds = Math.ceil(ctx.heartbeatTimeoutMs / 1000)
   const r: Runtime = {

@@ -1,4 +1,11 @@
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import {
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  type PostgresDialectConfig,
+  sql,
+  type Transaction,
+} from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
 import pg from 'pg'
 import { migrations } from '../../migrations/index.ts'
@@ -14,10 +21,45 @@ export interface MigrateOptions {
 }
 
 const MIGRATION_TABLE = 'tasklane_migration'
-// One advisory lock key for "someone is migrating tasklane": concurrent `tasklane migrate` or start()
-// calls queue up behind it instead of racing on CREATE SCHEMA / CREATE TABLE.
-const MIGRATE_LOCK = sql`pg_advisory_lock(hashtext('tasklane.migrate'))`
-const MIGRATE_UNLOCK = sql`pg_advisory_unlock(hashtext('tasklane.migrate'))`
+
+/**
+ * The advisory-lock key of "someone is migrating this app": `hashtext('<schema>.migrate')`, so apps
+ * with different TASKLANE_SCHEMA never wait for each other. For the default schema it is the key every
+ * earlier release took (as a session lock), so old and new processes still exclude each other.
+ */
+export function migrationLockKey(schema: string) {
+  return sql`hashtext(${`${schema}.migrate`})`
+}
+
+/**
+ * Kysely's Postgres adapter takes a session-level advisory lock with a constant key and releases it in
+ * a separate statement. Behind PgBouncer in transaction mode the two land on different server
+ * connections (the lock is never released; the next migrate hangs), and the constant key is shared by
+ * every app in the database. We run the migrator inside our own transaction, which already holds this
+ * app's transaction-scoped lock: taking it again is re-entrant, and commit or rollback releases it.
+ */
+class TransactionLockAdapter extends PostgresAdapter {
+  readonly #schema: string
+  constructor(schema: string) {
+    super()
+    this.#schema = schema
+  }
+  override async acquireMigrationLock(db: Kysely<any>): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${migrationLockKey(this.#schema)})`.execute(db)
+  }
+  override async releaseMigrationLock(): Promise<void> {}
+}
+
+class MigrationDialect extends PostgresDialect {
+  readonly #schema: string
+  constructor(config: PostgresDialectConfig, schema: string) {
+    super(config)
+    this.#schema = schema
+  }
+  override createAdapter() {
+    return new TransactionLockAdapter(this.#schema)
+  }
+}
 
 function provider(schema: string): MigrationProvider {
   return {
@@ -44,21 +86,25 @@ function migratorFor(db: Kysely<any>, schema: string): Migrator {
   })
 }
 
-/** Runs `fn` with a single-connection Kysely holding the migration advisory lock. */
+/**
+ * Runs `fn` inside one transaction that holds this app's migration lock (pg_advisory_xact_lock).
+ * Nothing here is session state: the lock lives and dies with the transaction, which PgBouncer in
+ * transaction mode keeps on one server connection, and a client that dies mid-way rolls it back.
+ * Processes that start at once queue on the lock; each waiting one holds one connection meanwhile.
+ */
 async function withMigrationLock<T>(
   connectionString: string,
-  fn: (db: Kysely<any>) => Promise<T>,
+  schema: string,
+  fn: (trx: Transaction<any>) => Promise<T>,
 ): Promise<T> {
   const pool = new pg.Pool({ connectionString, max: 1, application_name: 'tasklane-migrate' })
   pool.on('error', () => {})
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<any>({ dialect: new MigrationDialect({ pool }, schema) })
   try {
-    await sql`select ${MIGRATE_LOCK}`.execute(db)
-    try {
-      return await fn(db)
-    } finally {
-      await sql`select ${MIGRATE_UNLOCK}`.execute(db)
-    }
+    return await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${migrationLockKey(schema)})`.execute(trx)
+      return fn(trx)
+    })
   } finally {
     await db.destroy()
   }
@@ -69,14 +115,17 @@ async function withMigrationLock<T>(
  * @example await migrateToLatest({ connectionString, schema: 'tasklane', bossSchema: 'pgboss', dbBackend: 'postgres', log })
  */
 export async function migrateToLatest(opts: MigrateOptions): Promise<string[]> {
-  return withMigrationLock(opts.connectionString, async (db) => {
+  return withMigrationLock(opts.connectionString, opts.schema, async (trx) => {
+    // pg-boss migrates on its own connections, in transactions holding pg-boss's own
+    // pg_advisory_xact_lock (keyed by its schema); ours, held meanwhile, keeps two starts from both
+    // finding pg-boss uninstalled and both installing it.
     await migrateBoss(
       opts.connectionString,
       { bossSchema: opts.bossSchema, dbBackend: opts.dbBackend, heartbeatTimeoutMs: 30_000 },
       opts.log,
     )
-    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(opts.schema)}`.execute(db)
-    const { error, results } = await migratorFor(db, opts.schema).migrateToLatest()
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(opts.schema)}`.execute(trx)
+    const { error, results } = await migratorFor(trx, opts.schema).migrateToLatest()
     if (error)
       throw new Error(`tasklane migration failed: ${(error as Error).message ?? String(error)}`, {
         cause: error,
@@ -89,8 +138,8 @@ export async function migrateToLatest(opts: MigrateOptions): Promise<string[]> {
 
 /** Reverts the latest tasklane migration (pg-boss's schema is left alone). */
 export async function migrateDown(opts: MigrateOptions): Promise<string[]> {
-  return withMigrationLock(opts.connectionString, async (db) => {
-    const { error, results } = await migratorFor(db, opts.schema).migrateDown()
+  return withMigrationLock(opts.connectionString, opts.schema, async (trx) => {
+    const { error, results } = await migratorFor(trx, opts.schema).migrateDown()
     if (error)
       throw new Error(`tasklane migration down failed: ${(error as Error).message}`, { cause: error })
     return (results ?? []).map((r) => r.migrationName)

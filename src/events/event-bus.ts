@@ -1,10 +1,12 @@
 import pg from 'pg'
 import type { Logger } from '../logger.ts'
-import { type BusMessage, EVENTS_CHANNEL } from './event-types.ts'
+import type { BusMessage } from './event-types.ts'
 import { decodePayload } from './notify.repository.ts'
 
 export interface EventBusOptions {
   connectionString: string
+  /** This app's events channel (eventsChannel(schema)): task events and cancels. */
+  eventsChannel: string
   /** pg-boss's wake-up channel: its payload is the name of a queue that has new ready work. */
   wakeChannel: string
   log: Logger
@@ -94,7 +96,7 @@ export class EventBus {
       client.on('notification', (n) => this.#dispatch(n.channel, n.payload))
       try {
         await client.connect()
-        await client.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN "${this.#opts.wakeChannel}"`)
+        await client.query(`LISTEN "${this.#opts.eventsChannel}"; LISTEN "${this.#opts.wakeChannel}"`)
       } catch (err) {
         client.end().catch(() => {})
         this.#opts.log.warn({ err: (err as Error).message }, 'event bus: LISTEN failed, retrying')
@@ -158,7 +160,7 @@ export class EventBus {
       for (const l of this.#wakeListeners) l(payload ?? '')
       return
     }
-    if (channel !== EVENTS_CHANNEL || !payload) return
+    if (channel !== this.#opts.eventsChannel || !payload) return
     let messages: BusMessage[]
     try {
       messages = decodePayload(payload)

@@ -1,4 +1,4 @@
-/** What travels on the `tasklane_events` channel, between processes. */
+/** What travels on an app's events channel (`<schema>_events`, see events-channel.ts), between processes. */
 export type TaskStatus =
   | 'scheduled'
   | 'queued'
@@ -39,5 +39,3 @@ export interface CancelEvent {
 
 export type TaskEvent = StatusEvent | ProgressEvent
 export type BusMessage = TaskEvent | CancelEvent
-
-export const EVENTS_CHANNEL = 'tasklane_events'

@@ -1,5 +1,7 @@
 import { type Kysely, sql } from 'kysely'
-import { type BusMessage, EVENTS_CHANNEL, type StatusEvent } from './event-types.ts'
+import { scopedSchema } from '../db/scoped-schema.ts'
+import type { BusMessage, StatusEvent } from './event-types.ts'
+import { eventsChannel } from './events-channel.ts'
 
 // NOTIFY payloads are limited to 8000 bytes; a step text is the only unbounded field.
 const MAX_STEP_CHARS = 500
@@ -65,15 +67,18 @@ export function decodePayload(payload: string): BusMessage[] {
 }
 
 /**
- * Announces events on the events channel. Inside a transaction they are delivered on commit (and
- * dropped on rollback); Postgres takes its notify lock once per transaction however many there are.
+ * Announces events on the events channel of the schema `db` is scoped to (every caller holds
+ * tasklane's scoped Kysely or a transaction of it, so the channel follows TASKLANE_SCHEMA without
+ * being passed around). Inside a transaction they are delivered on commit (and dropped on rollback);
+ * Postgres takes its notify lock once per transaction however many there are.
  */
 export async function notifyEvents(db: Kysely<any>, messages: BusMessage[]): Promise<void> {
   if (messages.length === 0) return
+  const channel = eventsChannel(scopedSchema(db))
   const payloads = encodeMessages(messages)
   if (payloads.length === 1) {
-    await sql`select pg_notify(${EVENTS_CHANNEL}, ${payloads[0]})`.execute(db)
+    await sql`select pg_notify(${channel}, ${payloads[0]})`.execute(db)
     return
   }
-  await sql`select pg_notify(${EVENTS_CHANNEL}, m) from unnest(${payloads}::text[]) m`.execute(db)
+  await sql`select pg_notify(${channel}, m) from unnest(${payloads}::text[]) m`.execute(db)
 }
