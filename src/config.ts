@@ -7,6 +7,11 @@ import { parseDuration } from './duration.ts'
 export interface Config {
   /** Postgres connection string; when absent, tasklane starts the embedded Postgres. */
   databaseUrl: string | undefined
+  /**
+   * A direct (not transaction-pooled) URL for the one LISTEN connection per process, where
+   * DATABASE_URL goes through PgBouncer in transaction mode (docs/operations.md). Default: DATABASE_URL.
+   */
+  listenUrl: string | undefined
   port: number
   host: string
   /** Concurrency of the default queue in this process; 0 runs no workers. */
@@ -148,11 +153,10 @@ function bytes(env: Env, name: string, fallback: number): number {
   return n
 }
 
-function databaseUrl(env: Env): string | undefined {
-  const raw = read(env, 'DATABASE_URL')
+function databaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
+  const raw = read(env, name)
   if (raw === undefined) return undefined
-  if (!/^postgres(ql)?:\/\//.test(raw))
-    fail('DATABASE_URL', raw, 'a URL starting with postgres:// or postgresql://')
+  if (!/^postgres(ql)?:\/\//.test(raw)) fail(name, raw, 'a URL starting with postgres:// or postgresql://')
   return raw
 }
 
@@ -192,6 +196,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const schema = identifier(env, 'TASKLANE_SCHEMA', DEFAULT_SCHEMA, MAX_SCHEMA_LENGTH)
   return Object.freeze({
     databaseUrl: databaseUrl(env),
+    listenUrl: databaseUrl(env, 'TASKLANE_LISTEN_URL'),
     port: integer(env, 'PORT', 8000, 0, 65535),
     host: read(env, 'HOST') ?? '127.0.0.1',
     workers: integer(env, 'TASKLANE_WORKERS', 4, 0, 1000),

@@ -11,7 +11,7 @@ import type { BusMessage } from './events/event-types.ts'
 import { eventsChannel } from './events/events-channel.ts'
 import { TaskReader } from './inspect/task-reader.ts'
 import type { Logger } from './logger.ts'
-import { createBoss, type PgBoss } from './queue/boss.ts'
+import { acceptsStartupOptions, createBoss, type PgBoss } from './queue/boss.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
 import type { TaskRegistry } from './tasks/registry.ts'
@@ -99,14 +99,22 @@ export async function startRuntime(
   }
   const db = createDb({ connectionString, schema: config.schema, max: opts.poolSize ?? 10 })
   const supervise = opts.supervise ?? true
+  const plannerOptions = await acceptsStartupOptions(connectionString)
+  if (!plannerOptions) {
+    log.warn(
+      'the database (or the pooler in front of it) refuses the `options` startup parameter: leasing runs without its planner settings. With PgBouncer, add `options` to ignore_startup_parameters or set them per role (docs/operations.md)',
+    )
+  }
   const boss = createBoss({
     connectionString,
     config: { ...config, heartbeatTimeoutMs: ctx.heartbeatTimeoutMs },
     supervise,
+    plannerOptions,
     log,
   })
   const bus = new EventBus({
-    connectionString,
+    // LISTEN is session state: behind a transaction-mode pooler it needs its own direct connection.
+    connectionString: config.listenUrl ?? connectionString,
     eventsChannel: eventsChannel(config.schema),
     wakeChannel: bossWakeChannel(config.bossSchema),
     log,

@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { PgBoss } from 'pg-boss'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
@@ -12,14 +13,48 @@ export interface CreateBossOptions {
   /** Run pg-boss's supervisor (expiry, lost heartbeats, retention) and cron in this process. */
   supervise: boolean
   max?: number
+  /**
+   * Send the planner settings below in the `options` startup parameter (default true). False where
+   * the pooler in front refuses that parameter: see {@link acceptsStartupOptions}.
+   */
+  plannerOptions?: boolean
   log: Logger
+}
+
+// Startup parameters pg-boss's pool sends (see createBoss for why).
+const PLANNER_OPTIONS = '-c enable_bitmapscan=off -c enable_sort=off'
+
+/**
+ * Whether the server accepts settings in the `options` startup parameter. PgBouncer refuses it
+ * ("unsupported startup parameter: options") unless `ignore_startup_parameters` lists it, and then
+ * drops it. Any other failure counts as "accepted": the real connection attempt reports it.
+ * @example const plannerOptions = await acceptsStartupOptions(url)
+ */
+export async function acceptsStartupOptions(connectionString: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString, options: PLANNER_OPTIONS, connectionTimeoutMillis: 5_000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return true
+  } catch (err) {
+    return !/unsupported startup parameter/i.test((err as Error).message)
+  } finally {
+    await client.end().catch(() => {})
+  }
 }
 
 /**
  * pg-boss configured the way tasklane uses it: its schema and leasing primitives, our own worker loop.
  * pg-boss's own polling workers are never started (we call fetch/complete/fail directly).
  */
-export function createBoss({ connectionString, config, supervise, max = 4, log }: CreateBossOptions): PgBoss {
+export function createBoss({
+  connectionString,
+  config,
+  supervise,
+  max = 4,
+  plannerOptions = true,
+  log,
+}: CreateBossOptions): PgBoss {
   // Lost heartbeats are detected by pg-boss's monitor pass; run it often enough that a dead worker's
   // tasks come back within the heartbeat timeout plus a few seconds.
   const monitorSeconds = Math.max(1, Math.min(10, Math.floor(config.heartbeatTimeoutMs / 5000)))
@@ -33,8 +68,9 @@ export function createBoss({ connectionString, config, supervise, max = 4, log }
     // job_i11 in order; on a queue whose statistics were taken while it was empty the planner
     // instead bitmap-scans and sorts the whole backlog (measured: 343 ms instead of 1.6 ms per
     // fetch with 20k ready jobs). Taking bitmap scans and sorts off the table for this pool keeps
-    // the ordered index scan whatever the statistics say.
-    options: '-c enable_bitmapscan=off -c enable_sort=off',
+    // the ordered index scan whatever the statistics say. (Through PgBouncer these session settings
+    // are refused or dropped: docs/operations.md.)
+    ...(plannerOptions ? { options: PLANNER_OPTIONS } : {}),
     migrate: false,
     supervise,
     schedule: supervise,

@@ -34,7 +34,11 @@ export function findPgBouncer(): { bin: string } | { reason: string } {
  * the `options` startup parameter, which PgBouncer before 1.20 rejects ("unsupported startup
  * parameter: options") and otherwise drops. Through PgBouncer those settings are simply not applied.
  */
-export async function startPgBouncer(bin: string, server: FaultPostgres): Promise<PgBouncer> {
+export async function startPgBouncer(
+  bin: string,
+  server: FaultPostgres,
+  { ignoreStartupParameters = 'extra_float_digits,options' }: { ignoreStartupParameters?: string } = {},
+): Promise<PgBouncer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tasklane-fault-pgbouncer-'))
   await fs.chmod(dir, 0o755)
   const port = await freePort()
@@ -52,7 +56,7 @@ export async function startPgBouncer(bin: string, server: FaultPostgres): Promis
       'pool_mode = transaction',
       'max_client_conn = 500',
       'default_pool_size = 20',
-      'ignore_startup_parameters = extra_float_digits,options',
+      `ignore_startup_parameters = ${ignoreStartupParameters}`,
       'server_reset_query =',
       '',
     ].join('\n'),
