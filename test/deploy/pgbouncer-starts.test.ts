@@ -31,7 +31,8 @@ describe.skipIf('reason' in pgbouncer)('concurrent starts through PgBouncer tran
     })
   })
   afterAll(async () => {
-    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL')
+    for (const c of children)
+      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL')
     await Promise.all(children.map((c) => c.exited))
     await bouncer?.stop()
     await server?.destroy()
@@ -70,7 +71,10 @@ describe.skipIf('reason' in pgbouncer)('concurrent starts through PgBouncer tran
         Promise.race([
           m.exited,
           new Promise((_, reject) =>
-            setTimeout(() => reject(new Error(`migrate hung; stderr: ${m.stderr().slice(-2000)}`)), START_TIMEOUT_MS),
+            setTimeout(
+              () => reject(new Error(`migrate hung; stderr: ${m.stderr().slice(-2000)}`)),
+              START_TIMEOUT_MS,
+            ),
           ),
         ]),
       ),
@@ -84,7 +88,9 @@ describe.skipIf('reason' in pgbouncer)('concurrent starts through PgBouncer tran
     // Exactly one process applied each migration; the others found the schema current.
     const applied = migrates.flatMap((m) => m.lines.filter((l) => l.startsWith('tasklane: applied')))
     expect(applied.length).toBeLessThanOrEqual(1)
-    const { rows } = await server.query<{ n: number }>('select count(*)::int as n from bounced.tasklane_migration')
+    const { rows } = await server.query<{ n: number }>(
+      'select count(*)::int as n from bounced.tasklane_migration',
+    )
     expect(rows[0]!.n).toBeGreaterThan(0)
 
     // The four started processes work: a task enqueued through serve runs on some worker.
@@ -98,9 +104,10 @@ describe.skipIf('reason' in pgbouncer)('concurrent starts through PgBouncer tran
       'the task completed',
       async () =>
         (
-          await server.query<{ status: string }>('select status from bounced.task_history where task_id = $1', [
-            answer.body.taskId,
-          ])
+          await server.query<{ status: string }>(
+            'select status from bounced.task_history where task_id = $1',
+            [answer.body.taskId],
+          )
         ).rows[0]?.status,
       (status) => status === 'completed',
       { timeoutMs: 30_000 },
@@ -108,7 +115,9 @@ describe.skipIf('reason' in pgbouncer)('concurrent starts through PgBouncer tran
 
     // The completion, NOTIFYed through the pooler by a worker, reached serve's direct LISTEN.
     expect(await stream).toContain(answer.body.taskId)
-    expect(workers[0]!.stderr() + workers[0]!.lines.join('\n')).toMatch(/refuses the `options` startup parameter/)
+    expect(workers[0]!.stderr() + workers[0]!.lines.join('\n')).toMatch(
+      /refuses the `options` startup parameter/,
+    )
 
     // No advisory lock outlived its transaction on a pooled server connection…
     const locks = await server.query<{ n: number }>(

@@ -173,7 +173,7 @@ describe('GET /stats and GET /metrics after a known workload', () => {
     expect(value('tasklane_tasks_finished{outcome="completed"}')).toBe(10)
     expect(value('tasklane_tasks_finished{outcome="failed"}')).toBe(2)
     expect(value('tasklane_workers_busy')).toBe(3)
-    expect(value('tasklane_workers_total')).toBe(6)
+    expect(value('tasklane_worker_slots')).toBe(6)
     expect(value('tasklane_worker_processes')).toBe(2)
     expect(res.text).toContain('# TYPE tasklane_task_run_seconds histogram')
     const buckets = lines

@@ -86,7 +86,8 @@ export function renderMetrics(m: MetricsSnapshot): string {
     .family('tasklane_workers_busy', 'gauge', 'Worker slots running a task, over live worker processes.', [
       [{}, s.activeWorkers],
     ])
-    .family('tasklane_workers_total', 'gauge', 'Worker slots of live worker processes.', [
+    // Not `tasklane_workers_total`: Prometheus reserves the _total suffix for counters (promtool lint).
+    .family('tasklane_worker_slots', 'gauge', 'Worker slots of live worker processes.', [
       [{}, s.totalWorkers],
     ])
     .family('tasklane_worker_processes', 'gauge', 'Live worker processes (heartbeat within the timeout).', [
