@@ -8,13 +8,22 @@ import { HealthSchema, ReadySchema } from './schemas.ts'
 const healthRoute = createRoute({
   method: 'get',
   path: '/health',
+  operationId: 'getHealth',
   summary: 'Liveness: the process answers (no token needed, no database access)',
-  responses: { 200: { description: 'alive', content: { 'application/json': { schema: HealthSchema } } } },
+  // Public on purpose: an empty requirement says so (an absent one reads as "forgotten").
+  security: [],
+  responses: {
+    200: { description: 'alive', content: { 'application/json': { schema: HealthSchema } } },
+    // Node's HTTP server answers this itself, on any route, before tasklane sees the request
+    // (docs/http.md, "Limits"); listed here because even the liveness probe can get it.
+    431: { description: 'request headers too large (over 16 KiB): answered by Node, with no body' },
+  },
 })
 
 const readyRoute = createRoute({
   method: 'get',
   path: '/ready',
+  operationId: 'getReadiness',
   summary: 'Readiness: the database is reachable and its schema is current',
   security: SECURED,
   responses: {

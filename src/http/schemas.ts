@@ -146,6 +146,23 @@ export const NameParamSchema = z.object({
   name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'send-reminder' }),
 })
 
+// `POST /tasks/{…}` takes a task name and `GET /tasks/{…}` a task id: one URL template, so the document
+// must name its parameter once (OpenAPI tools reject two paths that differ only in a parameter's
+// name). Each operation says which of the two it takes.
+export const TaskNameInPathSchema = z.object({
+  task: z.string().openapi({
+    param: { name: 'task', in: 'path', description: 'the name of a defined task' },
+    example: 'send-reminder',
+  }),
+})
+
+export const TaskIdInPathSchema = z.object({
+  task: z.string().openapi({
+    param: { name: 'task', in: 'path', description: 'a task id, as returned by the enqueue' },
+    format: 'uuid',
+  }),
+})
+
 export const IdempotencyHeaderSchema = z.object({
   'idempotency-key': z
     .string()

@@ -6,6 +6,7 @@ import { WorkerSchema } from './schemas.ts'
 const listRoute = createRoute({
   method: 'get',
   path: '/workers',
+  operationId: 'listWorkers',
   summary: 'Live worker processes',
   description:
     'Each process that heartbeated within the heartbeat timeout: its queues, slots, busy slots, RSS and CPU.',

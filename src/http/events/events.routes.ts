@@ -22,6 +22,7 @@ const eventStream = {
 const taskEventsRoute = createRoute({
   method: 'get',
   path: '/tasks/{id}/events',
+  operationId: 'streamTaskEvents',
   summary: "Stream one task's progress and status changes, then its final state",
   security: SECURED,
   request: { params: IdParamSchema },
@@ -34,6 +35,7 @@ const taskEventsRoute = createRoute({
 const allEventsRoute = createRoute({
   method: 'get',
   path: '/events',
+  operationId: 'streamEvents',
   summary: 'Stream the events of every task, from every process',
   security: SECURED,
   request: { query: EventsQuerySchema },

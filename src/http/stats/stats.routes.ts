@@ -11,6 +11,7 @@ import { statsDepsOf } from './stats-deps.ts'
 const statsRoute = createRoute({
   method: 'get',
   path: '/stats',
+  operationId: 'getStats',
   summary: 'TaskStats of the whole cluster',
   description:
     'Queue sizes, live workers, and rates and percentiles over the sliding window. Defined in docs/stats.md.',
@@ -24,6 +25,7 @@ const statsRoute = createRoute({
 const analyticsRoute = createRoute({
   method: 'get',
   path: '/analytics',
+  operationId: 'getAnalytics',
   summary: 'Per task name and time bucket: outcomes, throughput, wait and run percentiles, error rate',
   security: SECURED,
   request: { query: AnalyticsQuerySchema },
@@ -36,6 +38,7 @@ const analyticsRoute = createRoute({
 const metricsRoute = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'getMetrics',
   summary: 'Prometheus text format',
   security: SECURED,
   responses: {

@@ -12,6 +12,7 @@ import {
   EnqueueResultSchema,
   IdempotencyHeaderSchema,
   NameParamSchema,
+  TaskNameInPathSchema,
 } from '../schemas.ts'
 
 type EnqueueFields = {
@@ -52,13 +53,14 @@ function keyOf(header: string | undefined, body: string | undefined): string | u
 
 const enqueueRoute = createRoute({
   method: 'post',
-  path: '/tasks/{name}',
+  path: '/tasks/{task}',
+  operationId: 'enqueueTask',
   summary: 'Enqueue a task',
   description:
     'Validates the args against the task schema and enqueues it. The same idempotency key again answers 200 with the same taskId and deduplicated: true; with a different body, 409.',
   security: SECURED,
   request: {
-    params: NameParamSchema,
+    params: TaskNameInPathSchema,
     headers: IdempotencyHeaderSchema,
     body: { content: { 'application/json': { schema: EnqueueBodySchema } }, required: false },
   },
@@ -75,6 +77,7 @@ const enqueueRoute = createRoute({
 const batchRoute = createRoute({
   method: 'post',
   path: '/tasks/{name}/batch',
+  operationId: 'enqueueTasks',
   summary: 'Enqueue many tasks of one kind, all or none',
   description: 'Every item is validated first; one invalid item rejects the batch and nothing is written.',
   security: SECURED,
@@ -97,7 +100,7 @@ export function registerEnqueueRoutes({ app, guard, maxBodyBytes }: RouteContext
 
   app.openapi({ ...enqueueRoute, middleware: [...guard, ...body] }, async (c) => {
     const tasks = c.var.tasks
-    const task = tasks.registry.require(c.req.valid('param').name)
+    const task = tasks.registry.require(c.req.valid('param').task)
     const { idempotencyKey, ...fields } = c.req.valid('json')
     const key = keyOf(c.req.valid('header')['idempotency-key'], idempotencyKey)
     const request = requestFor(task, { ...fields, ...(key !== undefined ? { idempotencyKey: key } : {}) }, '')

@@ -7,6 +7,7 @@ import {
   ListQuerySchema,
   NameParamSchema,
   RetryFailedResultSchema,
+  TaskIdInPathSchema,
   TaskInfoSchema,
   TaskPageSchema,
 } from '../schemas.ts'
@@ -15,16 +16,18 @@ const taskInfo = { 'application/json': { schema: TaskInfoSchema } }
 
 const getRoute = createRoute({
   method: 'get',
-  path: '/tasks/{id}',
+  path: '/tasks/{task}',
+  operationId: 'getTask',
   summary: 'A task, live or finished',
   security: SECURED,
-  request: { params: IdParamSchema },
+  request: { params: TaskIdInPathSchema },
   responses: { 200: { description: 'the task', content: taskInfo }, ...errorResponses(401, 404, 503) },
 })
 
 const listRoute = createRoute({
   method: 'get',
   path: '/tasks',
+  operationId: 'listTasks',
   summary: 'List tasks, newest first',
   description:
     'Newest created first, live and finished alike. Pass nextCursor back as cursor for the next page: a walk lists every task matching the filter throughout exactly once, however tasks change state meanwhile.',
@@ -40,6 +43,7 @@ function controlRoute(verb: 'cancel' | 'retry') {
   return createRoute({
     method: 'post',
     path: `/tasks/{id}/${verb}`,
+    operationId: `${verb}Task`,
     summary: verb === 'cancel' ? 'Cancel a task' : 'Run a failed or cancelled task again',
     description:
       verb === 'cancel'
@@ -57,6 +61,7 @@ function controlRoute(verb: 'cancel' | 'retry') {
 const retryFailedRoute = createRoute({
   method: 'post',
   path: '/tasks/{name}/retry-failed',
+  operationId: 'retryFailedTasks',
   summary: 'Run every failed task of one name again',
   description: 'Dead-lettered tasks included; at most 1,000 per call. Answers how many were retried.',
   security: SECURED,
@@ -73,7 +78,7 @@ function notFound(id: string): TasklaneError {
 
 export function registerTaskRoutes({ app, guard }: RouteContext): void {
   app.openapi({ ...getRoute, middleware: guard }, async (c) => {
-    const { id } = c.req.valid('param')
+    const { task: id } = c.req.valid('param')
     const info = await c.var.tasks.getTask(id)
     if (!info) throw notFound(id)
     const attempts = await c.var.tasks.getAttempts(id)
