@@ -9,6 +9,9 @@ export default defineConfig({
     maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll() gives up after 1 s by default: a page update on a loaded 2-core machine (other
+    // test files, other runs) can take longer. A wait is a failure detector, not a speed claim.
+    expect: { poll: { timeout: 30_000 } },
     reporters: ['default'],
   },
 })

@@ -1,7 +1,8 @@
 // Benchmark entry (`npm run bench`): tasklane against plain pg-boss 12 and graphile-worker 0.18 on
 // the same PostgreSQL, every run on a database of its own, systems alternating, medians of rounds.
 //
-//   npm run bench                          full run (3 rounds, ~20-25 min); rewrites docs/benchmarks.md
+//   npm run bench                          full run (3 rounds, ~20-25 min)
+//   npm run bench -- --publish             the same, then rewrites the tracked record, docs/benchmarks.md
 //                                          figures and docs/images/bench-*.svg
 //   npx tsx scripts/bench.ts --quick       ~2-3 minutes, 1 round, shorter timed runs
 //   npx tsx scripts/bench.ts --smoke       ~30 s quiet (seconds per run): proves the harness runs (test/bench/)
@@ -10,8 +11,9 @@
 //
 // stdout: one JSON line per figure (median over rounds), then the ratio and target tables.
 // stderr: progress, one line per run with the machine's load average. The full record (rounds,
-// load, versions) goes to --out (default scripts/bench/results/<mode>.jsonl; none for --smoke or a
-// partial run).
+// load, versions) goes to bench-results/<mode>.jsonl, ignored by git (none for --smoke or a partial
+// run); --publish writes scripts/bench/results/<mode>.jsonl instead, --out=FILE anywhere (see
+// scripts/bench/record-target.ts). Without --publish or --report no tracked file changes.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +22,7 @@ import { ADMIN_URL, dropStaleDatabases } from './bench/db.ts'
 import { GraphileWorkerSystem } from './bench/graphile-worker.system.ts'
 import { machineInfo } from './bench/machine.ts'
 import { PgBossSystem } from './bench/pg-boss.system.ts'
+import { recordTarget } from './bench/record-target.ts'
 import {
   ablationTable,
   type MedianFigure,
@@ -70,10 +73,23 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 // A partial run (some scenarios or systems) writes no record and never rewrites the docs unless asked
 // (--out, --report), so it can't replace the record the docs were drawn from.
 const partial = Boolean(onlyScenarios || onlySystems)
-const out =
-  option('out') ??
-  (mode === 'smoke' || partial ? undefined : `${repoRoot}scripts/bench/results/${mode}.jsonl`)
-const report = args.includes('--report') || (mode === 'full' && !partial)
+let target: ReturnType<typeof recordTarget>
+try {
+  target = recordTarget(
+    {
+      mode,
+      partial,
+      out: option('out'),
+      publish: args.includes('--publish'),
+      report: args.includes('--report'),
+    },
+    repoRoot,
+  )
+} catch (err) {
+  console.error((err as Error).message)
+  process.exit(2)
+}
+const { out, report } = target
 
 const stale = await dropStaleDatabases()
 if (stale.length > 0) console.error(`# dropped ${stale.length} database(s) left by earlier runs that died`)
@@ -125,6 +141,8 @@ if (out) {
   if (report) {
     const written = await writeReport(out)
     console.error(`# report written: ${written.join(', ')}`)
+  } else if (mode === 'full') {
+    console.error('# docs/benchmarks.md unchanged: `npm run bench -- --publish` rewrites it from a full run')
   }
 }
 

@@ -11,7 +11,8 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts'
 
-const TIMEOUT = 60_000
+// Each test runs initdb and starts a server: 10-15 s on a loaded 2-core machine, so 2 min of margin.
+const TIMEOUT = 120_000
 const FIXTURE = fileURLToPath(new URL('./fixtures/start-embedded-postgres.ts', import.meta.url))
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 

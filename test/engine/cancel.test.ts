@@ -53,7 +53,7 @@ describe('cancel', () => {
     await child.waitForLine(new RegExp(`^running ${taskId}$`))
     const info = await tasks.cancel(taskId)
     expect(info.status).toBe('cancelled')
-    await child.waitForLine(new RegExp(`^aborted ${taskId}$`), 10_000)
+    await child.waitForLine(new RegExp(`^aborted ${taskId}$`))
     const { rows } = await db.query(`select status from tasklane.task_history where task_id = $1`, [taskId])
     expect(rows).toEqual([{ status: 'cancelled' }])
   })

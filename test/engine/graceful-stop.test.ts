@@ -48,7 +48,9 @@ describe('stop({ timeout })', () => {
     const s = await producer.addTask(short, {})
     await shortStarted
     while (!started.has(l.taskId)) await new Promise((r) => setImmediate(r))
-    await worker.stop({ timeout: '1s' })
+    // The short task needs 0.3 s and a settle; 5 s leaves margin for a loaded machine (the long task
+    // is aborted at the timeout, so this is also how long the stop takes).
+    await worker.stop({ timeout: '5s' })
     expect((await producer.getTask(s.taskId))?.status).toBe('completed')
     const handedBack = await producer.getTask(l.taskId)
     expect(handedBack?.status).toBe('queued')

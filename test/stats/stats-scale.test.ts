@@ -13,7 +13,8 @@ import { planNodes, seqScanned } from './fixtures/plan.ts'
 
 // 200k rows by default keep this file to seconds; TASKLANE_SCALE_ROWS=1000000 runs the full size.
 // The assertions are on plan shape, which does not change with size: every history read is a range
-// scan of the window, so the cost follows the window, not the table.
+// scan of the window, so the cost follows the window, not the table. How fast GET /stats answers over
+// 1,000,000 rows is measured by `npm run bench` (scenario stats-1m), not asserted here.
 const ROWS = Number(process.env.TASKLANE_SCALE_ROWS ?? 200_000)
 const note = defineTask({ name: 'task-0', async run() {} })
 
@@ -24,9 +25,10 @@ describe(`stats over ${ROWS.toLocaleString('en')} history rows`, () => {
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    // A month of history, plus a busy last 4 minutes (2,000 tasks) so the 5-minute window has work in it.
+    // A month of history, plus a busy last minute (2,000 tasks) so the 5-minute window has work in it
+    // for 4 more minutes, however slowly a loaded machine gets through the rest of this file.
     await fillHistory((q, v) => db.query(q, v), { rows: ROWS, spanMs: 30 * 86_400_000 })
-    await fillHistory((q, v) => db.query(q, v), { rows: 2_000, spanMs: 240_000 })
+    await fillHistory((q, v) => db.query(q, v), { rows: 2_000, spanMs: 60_000 })
     tasks = await startTasklane(db.url, [note], { workers: 0 })
     app = createApp({ tasks })
   }, 600_000)
@@ -48,23 +50,12 @@ describe(`stats over ${ROWS.toLocaleString('en')} history rows`, () => {
     expect(seqScanned(analytics)).toEqual([])
   })
 
-  it('answers GET /stats fast', async () => {
-    for (let i = 0; i < 5; i++) await (await app.request('/stats')).json() // connections, JIT
-    const times: number[] = []
-    for (let i = 0; i < 100; i++) {
-      const t = performance.now()
-      const res = await app.request('/stats')
-      expect(res.status).toBe(200)
-      await res.json()
-      times.push(performance.now() - t)
-    }
-    times.sort((a, b) => a - b)
-    const p50 = times[Math.floor(times.length * 0.5)]!
-    const p99 = times[Math.floor(times.length * 0.99)]!
-    console.info(`GET /stats over ${ROWS} history rows: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`)
-    // Generous: CI shares 2 cores with other test files. A whole-table plan takes several times this.
-    expect(p50).toBeLessThan(100)
-    const stats = (await (await app.request('/stats')).json()) as { totalTasksProcessed: number }
-    expect(stats.totalTasksProcessed).toBeGreaterThan(1_500)
+  it('answers GET /stats over the window, not the table', async () => {
+    const res = await app.request('/stats')
+    expect(res.status).toBe(200)
+    const stats = (await res.json()) as { totalTasksProcessed: number }
+    // The last minute's 2,000 (less 40 cancelled), and a handful of the month's rows; not 200,000.
+    expect(stats.totalTasksProcessed).toBeGreaterThanOrEqual(1_960)
+    expect(stats.totalTasksProcessed).toBeLessThan(2_500)
   })
 })

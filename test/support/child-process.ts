@@ -5,7 +5,7 @@ export interface Child {
   proc: ChildProcess
   /** Lines the child printed on stdout so far. */
   lines: string[]
-  /** Resolves with the first stdout line matching `pattern` (rejects if the child exits first or on timeout). */
+  /** Resolves with the first stdout line matching `pattern` (rejects if the child exits first or after `timeoutMs`, 60 s by default). */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>
   /** Resolves when `count` lines match `pattern`. */
   waitForLines(pattern: RegExp, count: number, timeoutMs?: number): Promise<string[]>
@@ -38,7 +38,8 @@ export function spawnTs(file: string, env: Record<string, string>, args: string[
       for (const w of waiters) w()
     }),
   )
-  const waitForLines = (pattern: RegExp, count: number, timeoutMs = 30_000) =>
+  // 60 s: a child starts through tsx, which on a loaded 2-core machine alone can take 10-20 s.
+  const waitForLines = (pattern: RegExp, count: number, timeoutMs = 60_000) =>
     new Promise<string[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.delete(check)

@@ -71,6 +71,15 @@ export function startLoad({
     /** With durationMs: resolves with every answer once the load has run its course. */
     finished,
     answers,
+    /** Requests sent so far (each gets exactly one answer, an HTTP status or a network error). */
+    get sent() {
+      return n
+    },
+    /**
+     * Ticks that sent nothing because `maxInFlight` requests were unanswered: the generator could not
+     * keep its schedule. On a busy machine that is the machine, not the system under test: report it,
+     * never assert it.
+     */
     get skipped() {
       return skipped
     },

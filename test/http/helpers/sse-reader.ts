@@ -1,3 +1,9 @@
+/**
+ * How long next() waits for a message before failing: a failure detector, not a speed claim (a lease,
+ * a NOTIFY and a write can take seconds on a loaded 2-core machine).
+ */
+const NEXT_TIMEOUT_MS = 30_000
+
 /** One Server-Sent Events message, or a comment line (heartbeats). */
 export type SseMessage = { event: string; data: string; json: any } | { comment: string }
 
@@ -18,7 +24,7 @@ export class SseReader {
   }
 
   /** The next message, or null when the stream ended. */
-  async next(timeoutMs = 10_000): Promise<SseMessage | null> {
+  async next(timeoutMs = NEXT_TIMEOUT_MS): Promise<SseMessage | null> {
     const deadline = Date.now() + timeoutMs
     while (this.#pending.length === 0) {
       if (this.done) return null
@@ -38,7 +44,7 @@ export class SseReader {
   }
 
   /** The next message with an event name (skipping comments); null at the end. */
-  async nextEvent(timeoutMs = 10_000): Promise<{ event: string; data: string; json: any } | null> {
+  async nextEvent(timeoutMs = NEXT_TIMEOUT_MS): Promise<{ event: string; data: string; json: any } | null> {
     for (;;) {
       const m = await this.next(timeoutMs)
       if (m === null || 'event' in m) return m
@@ -46,7 +52,7 @@ export class SseReader {
   }
 
   /** Events until one satisfies `stop` (included), or the stream ends. */
-  async until(stop: (e: { event: string; json: any }) => boolean, timeoutMs = 10_000) {
+  async until(stop: (e: { event: string; json: any }) => boolean, timeoutMs = NEXT_TIMEOUT_MS) {
     const seen: Array<{ event: string; json: any }> = []
     for (;;) {
       const e = await this.nextEvent(timeoutMs)

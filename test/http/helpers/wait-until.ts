@@ -4,7 +4,8 @@
  */
 export async function waitUntil<T>(
   check: () => T | Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {},
+  // 30 s: a failure detector, not a speed claim; a loaded machine may take seconds for a lease.
+  { timeoutMs = 30_000, intervalMs = 20, what = 'condition' } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
