@@ -13,6 +13,7 @@ import { TaskReader } from './inspect/task-reader.ts'
 import type { Logger } from './logger.ts'
 import { acceptsStartupOptions, createBoss, type PgBoss } from './queue/boss.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
+import { Scheduler } from './schedule/scheduler.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
 import type { TaskRegistry } from './tasks/registry.ts'
 import { AttemptTelemetry } from './telemetry/attempt-telemetry.ts'
@@ -37,6 +38,8 @@ export interface Runtime {
   runners: QueueRunner[]
   heartbeat: Heartbeat | null
   maintenance: Maintenance | null
+  /** Fires schedule slots (processes that supervise). */
+  scheduler: Scheduler | null
   stopEmbedded: (() => Promise<void>) | null
   threads: ThreadExecutor | null
   connectionString: string
@@ -132,6 +135,7 @@ export async function startRuntime(
     runners: [],
     heartbeat: null,
     maintenance: null,
+    scheduler: null,
     stopEmbedded,
     connectionString,
     threads: null,
@@ -179,6 +183,15 @@ export async function startRuntime(
       log,
     })
     r.maintenance.start()
+    r.scheduler = new Scheduler({
+      db: db.kysely,
+      boss,
+      bossSchema: config.bossSchema,
+      registry: ctx.registry,
+      heartbeatSeconds,
+      log,
+    })
+    await r.scheduler.start()
   }
   log.info(
     { workerId: ctx.workerId, queues: r.runners.map((q) => `${q.queue}×${q.concurrency}`) },
@@ -194,6 +207,7 @@ export async function stopRuntime(r: Partial<Runtime>, timeoutMs: number): Promi
   await r.settler?.drain()
   await r.publisher?.drain()
   await r.heartbeat?.stop()
+  await r.scheduler?.stop()
   await r.maintenance?.stop()
   await r.bus?.stop()
   await r.boss?.stop({ graceful: false, close: true }).catch(() => {})

@@ -21,7 +21,16 @@ import type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
 import { type EventFilter, streamTaskEvents, waitForTask } from './inspect/task-watch.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { PgBoss } from './queue/boss.ts'
-import { listSchedules, scheduleTask, unscheduleTask } from './schedule/schedules.ts'
+import type { Scheduler } from './schedule/scheduler.ts'
+import {
+  checkCount,
+  listSchedules,
+  previewSchedule,
+  type ScheduleInfo,
+  type ScheduleOptions,
+  scheduleTask,
+  unscheduleTask,
+} from './schedule/schedules.ts'
 import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
 import { type Runtime, type RuntimeContext, startRuntime, stopRuntime } from './tasklane-runtime.ts'
@@ -453,34 +462,58 @@ export class Tasklane {
   }
 
   /**
-   * Runs `task` on a cron schedule, once per slot across all replicas (pg-boss's cron, which takes a
-   * lock per slot). `key` names the schedule (default: the task name), so one task can have several.
+   * Runs `task` on a cron schedule (5 fields, or 6 with seconds first) read in `tz` (default UTC).
+   * Each slot runs once across all replicas, with the task definition deployed when it fires (its
+   * priority, retry policy, timeout), exactly like addTask. Across daylight-saving changes: a local
+   * time in the skipped hour runs once at the first instant after the jump; a repeated local time
+   * runs once; a schedule whose hour field is `*` keeps running every real hour (docs/operations.md).
+   * `key` names the schedule (default: the task name), so one task can have several; calling again
+   * with the same key replaces it. Throws validation_failed naming the part that is wrong (task,
+   * cron or cron.<field>, args.<field>, tz, key).
    * @example await tasks.schedule('nightly-report', '0 3 * * *', {}, { tz: 'Europe/Paris' })
    */
   async schedule(
     taskName: string,
     cron: string,
     args: unknown = {},
-    opts: { tz?: string; key?: string } = {},
-  ) {
+    opts: ScheduleOptions = {},
+  ): Promise<void> {
     return scheduleTask(this.#scheduleDeps(), taskName, cron, args, opts)
   }
 
-  /** Removes a schedule made with schedule(). */
-  async unschedule(taskName: string, opts: { key?: string } = {}): Promise<void> {
+  /** Removes a schedule made with schedule(). Resolves whether there was one. */
+  async unschedule(taskName: string, opts: { key?: string } = {}): Promise<boolean> {
     return unscheduleTask(this.#scheduleDeps(), taskName, opts.key)
   }
 
-  /** Schedules of this instance's queues. */
-  async listSchedules() {
-    return listSchedules(this.#live(), this.#queueNames())
+  /** Every schedule, each with its next `count` (default 5) run instants, as ISO strings. */
+  async listSchedules({ count = 5 }: { count?: number } = {}): Promise<ScheduleInfo[]> {
+    return listSchedules(this.#scheduleDeps(), checkCount(count))
+  }
+
+  /**
+   * The next `count` (default 5, at most 1000) instants a cron expression runs in `tz` after `from`
+   * (default now), computed as schedules fire: the preview is what fires.
+   * @example await tasks.previewSchedule('30 2 * * *', { tz: 'Europe/Berlin', from: '2026-03-28T00:00:00Z', count: 2 })
+   * // ['2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z']
+   */
+  async previewSchedule(
+    cron: string,
+    opts: { tz?: string; count?: number; from?: Date | string } = {},
+  ): Promise<string[]> {
+    return previewSchedule(this.#scheduleDeps(), cron, opts)
   }
 
   #scheduleDeps() {
-    return { boss: this.#live().boss, registry: this.registry, heartbeatTimeoutMs: this.heartbeatTimeoutMs }
+    return { db: this.#live().db.kysely, registry: this.registry }
   }
 
-  /** pg-boss, for the few features tasklane passes through (schedules). */
+  /** The scheduler of this process (present when it supervises), for tests and tools. */
+  get scheduler(): Scheduler | null {
+    return this.#live().scheduler
+  }
+
+  /** pg-boss, for tools and tests that need it directly. */
   get boss(): PgBoss {
     return this.#live().boss
   }

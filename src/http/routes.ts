@@ -6,6 +6,7 @@ import { registerEventRoutes } from './events/events.routes.ts'
 import { registerHealthRoutes } from './health.routes.ts'
 import { registerDocsRoutes } from './openapi/docs.routes.ts'
 import type { RouteContext } from './route-context.ts'
+import { registerScheduleRoutes } from './schedules.routes.ts'
 import { registerStatsRoutes } from './stats/stats.routes.ts'
 import { registerEnqueueRoutes } from './tasks/enqueue.routes.ts'
 import { registerTaskRoutes } from './tasks/task.routes.ts'
@@ -52,6 +53,7 @@ export function tasklaneRoutes(tasks: Tasklane, options: TasklaneRoutesOptions =
   registerEventRoutes(ctx)
   registerStatsRoutes(ctx)
   registerWorkerRoutes(ctx)
+  registerScheduleRoutes(ctx)
   registerDocsRoutes(ctx)
   return app
 }

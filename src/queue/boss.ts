@@ -10,7 +10,7 @@ export type { PgBoss }
 export interface CreateBossOptions {
   connectionString: string
   config: Pick<Config, 'bossSchema' | 'dbBackend' | 'heartbeatTimeoutMs'>
-  /** Run pg-boss's supervisor (expiry, lost heartbeats, retention) and cron in this process. */
+  /** Run pg-boss's supervisor (expiry, lost heartbeats, retention) in this process. */
   supervise: boolean
   max?: number
   /**
@@ -73,11 +73,11 @@ export function createBoss({
     ...(plannerOptions ? { options: PLANNER_OPTIONS } : {}),
     migrate: false,
     supervise,
-    schedule: supervise,
+    // Schedules are tasklane's own (src/schedule/): they keep local time across DST and fire with the
+    // task definition deployed at the time. pg-boss's cron stays off.
+    schedule: false,
     superviseIntervalSeconds: monitorSeconds,
     monitorIntervalSeconds: monitorSeconds,
-    cronMonitorIntervalSeconds: 1,
-    cronWorkerIntervalSeconds: 1,
     registerInstance: false,
     useListenNotify: false,
     persistWarnings: false,

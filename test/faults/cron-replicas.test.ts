@@ -8,8 +8,8 @@ import { report, since, waitUntil } from './support/wait.ts'
 // Scenario 10: three replicas register the same schedules; the one that ran the first slot's job is
 // killed with SIGKILL. Every minute slot must get exactly one job and one recorded outcome, none
 // skipped, and one execution (a run the kill cut short is run again by a survivor: at-least-once).
-// pg-boss's cron resolution is a 60-second slot: a 6-field expression with seconds ('*/5 * * * * *')
-// is accepted but also fires once per slot, which this test pins down.
+// tasklane's schedules resolve to the minute: a 6-field expression with seconds ('*/5 * * * * *') is
+// accepted and fires once per minute slot (its first matching second), which this test pins down.
 const REPLICA = 'test/faults/fixtures/cron-replica.ts'
 const SLOTS = 3
 
@@ -121,8 +121,8 @@ describe('fault scenario 10: cron across replicas', () => {
     })
   }, 330_000)
 
-  // pg-boss's schedule() requires heartbeatSeconds >= 10 while TASKLANE_HEARTBEAT_TIMEOUT may be 5 s:
-  // tasks.schedule() floors it at 10.
+  // pg-boss's schedule() required heartbeatSeconds >= 10 while TASKLANE_HEARTBEAT_TIMEOUT may be 5 s;
+  // tasklane's own schedules enqueue like addTask, with any heartbeat timeout.
   it('schedules with TASKLANE_HEARTBEAT_TIMEOUT=5s', async () => {
     const t = await startTasklane(pg.url, tasks, {
       workers: 0,

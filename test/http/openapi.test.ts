@@ -24,6 +24,8 @@ const ROUTES = {
   '/stats': ['get'],
   '/analytics': ['get'],
   '/workers': ['get'],
+  '/schedules': ['get'],
+  '/schedules/preview': ['get'],
   '/tasks/{name}/retry-failed': ['post'],
   '/metrics': ['get'],
   '/health': ['get'],
