@@ -124,7 +124,7 @@ describe('two apps in one database, isolated by TASKLANE_SCHEMA alone', () => {
 
   it('keeps cron schedules apart', async () => {
     await a.schedule('work', '0 3 * * *', { n: 9 })
-    expect((await a.listSchedules()).map((s) => s.name)).toEqual(['default'])
+    expect((await a.listSchedules()).map((s) => [s.task, s.key])).toEqual([['work', 'work']])
     expect(await b.listSchedules()).toEqual([])
     await a.unschedule('work')
   })
