@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
 import { Fleet } from './support/fleet.ts'
@@ -62,10 +63,15 @@ describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/
           })
       }, 1_000)
 
+      // The generator's own event loop delay: when it is high, latency was spent in this (starved) test
+      // process, not in tasklane, which tells a slow machine from a slow server in the report.
+      const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+      loopDelay.enable()
       const start = Date.now()
       const load = startLoad({ url: `${api.baseUrl}/tasks/record`, rate: RATE, durationMs: SECONDS * 1_000 })
       const answers = await load.finished!
       const loadMs = since(start)
+      loopDelay.disable()
       const ids = answers.filter((a) => a.status === 202).map((a) => a.body.taskId as string)
       // However slowly a loaded machine drains the backlog, it must drain: fail only on a stall.
       await waitUntil(
@@ -119,6 +125,10 @@ describe(`fault scenario 12: ${SECONDS} s of sustained load at ${RATE} requests/
         rate: RATE,
         requests: answers.length,
         generatorSkippedTicks: load.skipped,
+        generatorLoopDelayMs: {
+          p99: Math.round(loopDelay.percentile(99) / 1e6),
+          max: Math.round(loopDelay.max / 1e6),
+        },
         errors: failures.length,
         latencyMs: {
           p50: Math.round(percentile(latencies, 50)),
