@@ -82,7 +82,8 @@ function runnerFor(d: any): Run {
     return (text, values) => d.unsafe(text, [...values])
   }
   if (typeof d.$queryRawUnsafe === 'function') {
-    if (typeof d.$transaction === 'function') {
+    // An interactive transaction client has no $connect/$disconnect (it still has $transaction).
+    if (typeof d.$disconnect === 'function') {
       throw new TypeError(
         'db is a PrismaClient, not a transaction: pass the tx of prisma.$transaction(async (tx) => …) ' +
           `(${RECIPES})`,

@@ -42,14 +42,6 @@ describe('db handles that are not a transaction', () => {
       },
       says: /knex\.transaction\(async \(trx\)/,
     },
-    {
-      name: 'a PrismaClient',
-      make: () => ({
-        db: { $queryRawUnsafe: async () => [], $transaction: async () => {} },
-        close: async () => {},
-      }),
-      says: /prisma\.\$transaction\(async \(tx\)/,
-    },
     { name: 'a plain object', make: () => ({ db: {}, close: async () => {} }), says: /not a transaction/ },
   ]
 
