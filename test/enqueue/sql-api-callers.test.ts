@@ -2,8 +2,10 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../src/http/app.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
+import { call } from '../http/helpers/call.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
@@ -117,6 +119,56 @@ describe('SQL API callers', () => {
       expect(await tasks.getTask(rows[0].task_id)).toBeNull()
     } finally {
       await other.stop()
+    }
+  })
+
+  it('an idempotency key sent over HTTP and then from SQL names one task; a different request is refused', async () => {
+    const app = createApp({ tasks })
+    const res = await call(app, 'POST', '/tasks/welcome', {
+      json: { args: { email: 'http@example.com' }, delay: '1h' },
+      headers: { 'Idempotency-Key': 'http-then-sql' },
+    })
+    expect(res.status).toBe(202)
+    const { rows } = await db.query(
+      `select * from tasklane.add_task('welcome', '{"email": "http@example.com"}', delay => interval '1 hour',
+         idempotency_key => 'http-then-sql')`,
+    )
+    expect(rows[0]).toMatchObject({ task_id: res.json.taskId, deduplicated: true })
+    await expect(
+      db.query(
+        `select tasklane.add_task('welcome', '{"email": "other"}', idempotency_key => 'http-then-sql')`,
+      ),
+    ).rejects.toMatchObject({ code: 'TL409' })
+    const again = await call(app, 'POST', '/tasks/welcome', {
+      json: { args: { email: 'other' } },
+      headers: { 'Idempotency-Key': 'http-then-sql' },
+    })
+    expect(again.status).toBe(409)
+  })
+
+  it('every process publishes its definitions at start; the latest start sets the defaults SQL applies', async () => {
+    const report = defineTask({ name: 'report', queue: 'reports', async run() {} })
+    const welcomeLow = defineTask({ name: 'welcome', priority: 'LOW', async run() {} })
+    const web = await startTasklane(db.url, [report, welcomeLow], { workers: 0 })
+    try {
+      const published = await db.query(
+        `select name, queue, priority, published_by from tasklane.task_definition order by name`,
+      )
+      expect(published.rows).toEqual([
+        { name: 'report', queue: 'reports', priority: 'NORMAL', published_by: web.workerId },
+        { name: 'welcome', queue: 'default', priority: 'LOW', published_by: web.workerId },
+      ])
+      const { rows } = await db.query(
+        `select task_id from tasklane.add_task('welcome', '{"email": "low"}', delay => interval '1 hour')`,
+      )
+      const job = await db.query(`select priority from pgboss.job where id = $1`, [rows[0].task_id])
+      expect(job.rows[0].priority).toBe(0) // LOW
+      const queued = await db.query(
+        `select task_id from tasklane.add_task('report', null, delay => interval '1 hour')`,
+      )
+      expect((await web.getTask(queued.rows[0].task_id))?.queue).toBe('reports')
+    } finally {
+      await web.stop()
     }
   })
 })
