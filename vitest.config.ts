@@ -1,7 +1,14 @@
 import { defineConfig } from 'vitest/config'
 
+// `import … from 'tasklane'` (examples/) resolves to the sources, never to a build in dist/: for Vite's
+// resolver, for Node's in the test processes, and so for the worker threads they start.
+const SOURCE_CONDITION = 'tasklane-source'
+
 export default defineConfig({
+  resolve: { conditions: [SOURCE_CONDITION] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION], externalConditions: [SOURCE_CONDITION] } },
   test: {
+    execArgv: [`--conditions=${SOURCE_CONDITION}`],
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     // Each file gets its own database cloned from a migrated template, so files run in parallel.

@@ -116,6 +116,7 @@ export class Tasklane {
     return this.#live().bus
   }
 
+  /** @internal The queue runners of this process (the HTTP stats routes, heartbeats). */
   get runners(): readonly QueueRunner[] {
     return this.#r?.runners ?? []
   }
@@ -508,12 +509,15 @@ export class Tasklane {
     return { db: this.#live().db.kysely, registry: this.registry }
   }
 
-  /** The scheduler of this process (present when it supervises), for tests and tools. */
+  /** @internal The scheduler of this process (present when it supervises), for tests and tools. */
   get scheduler(): Scheduler | null {
     return this.#live().scheduler
   }
 
-  /** pg-boss, for tools and tests that need it directly. */
+  /**
+   * @internal pg-boss, for tools and tests that need it directly. Left out of the published
+   * declarations, which name no pg-boss type: pg-boss's own .d.ts fail skipLibCheck: false.
+   */
   get boss(): PgBoss {
     return this.#live().boss
   }

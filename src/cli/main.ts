@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { pino } from 'pino'
 import { ConfigError, loadConfig } from '../config.ts'
 import { createLogger } from '../logger.ts'
 import { runMigrate } from './migrate-command.ts'
@@ -14,6 +15,9 @@ Commands:
   stats                                                    print TaskStats as JSON
 
 Configuration comes from environment variables (see README): DATABASE_URL, PORT, HOST, TASKLANE_WORKERS, …`
+
+/** Commands that print their result on stdout, for a pipe. */
+const RESULT_ON_STDOUT = new Set(['stats'])
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,7 +45,11 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err
   }
-  const log = createLogger(config.logLevel)
+  // A command whose stdout is its result (stats: JSON for jq) logs to stderr, so nothing else lands in it.
+  const log = createLogger(
+    config.logLevel,
+    RESULT_ON_STDOUT.has(command) ? pino.destination({ fd: 2, sync: false }) : undefined,
+  )
   const tasksModule = values.tasks ?? config.tasksModule
   switch (command) {
     case 'serve':

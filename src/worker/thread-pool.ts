@@ -4,10 +4,11 @@ import { MessageChannel } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { NonRetryableError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import { siblingModuleUrl } from '../sibling-module.ts'
 import type { AttemptExecutor } from './execute-attempt.ts'
 import type { MainMessage, ThreadJob, ThreadMessage, ThreadOutcome } from './thread-entry.ts'
 
-const ENTRY = fileURLToPath(new URL('./thread-entry.ts', import.meta.url))
+const ENTRY = fileURLToPath(siblingModuleUrl('./thread-entry.ts', import.meta.url))
 
 export interface ThreadExecutorOptions {
   /** Attempts running in threads at once, across all memory limits. */

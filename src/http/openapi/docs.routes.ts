@@ -5,7 +5,8 @@ import { errorResponses } from '../error-handler.ts'
 import { type RouteContext, SECURED } from '../route-context.ts'
 import { docsPage } from './docs-page.ts'
 
-const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
+// By the package's own name (its exports map ./package.json), so the path holds in the checkout and in dist/.
+const { version } = createRequire(import.meta.url)('tasklane/package.json') as { version: string }
 const TITLE = 'tasklane HTTP API'
 
 const specRoute = createRoute({

@@ -1,0 +1,29 @@
+import type { SqlExecutor } from '../enqueue/caller-db.ts'
+import { fromDrizzle as bossFromDrizzle } from './boss.ts'
+
+// tasklane's own declaration of pg-boss's Drizzle adapter. Re-exporting pg-boss's function would put
+// pg-boss's .d.ts files into every consumer's program, and pg-boss 12.38's do not type-check
+// (skipLibCheck: false fails on them); these shapes are pg-boss's, written out.
+
+/** A Drizzle transaction (the `tx` of `db.transaction(async (tx) => …)`), as far as the adapter uses it. */
+export interface DrizzleTransactionLike {
+  execute(query: unknown): Promise<{ rows: any[] } | { rows: any[] }[] | any[]>
+}
+
+/** Drizzle's `sql` tagged template (from `drizzle-orm`). */
+export interface DrizzleSqlTagLike {
+  (strings: TemplateStringsArray, ...values: unknown[]): unknown
+  param(value: unknown): unknown
+}
+
+/**
+ * Wraps a Drizzle transaction so tasklane enqueues inside it (pg-boss's adapter).
+ * @example
+ * await db.transaction(async (tx) => {
+ *   await tx.insert(orders).values(order)
+ *   await tasks.addTask(sendReceipt, { orderId: order.id }, { db: fromDrizzle(tx, sql) })
+ * })
+ */
+export function fromDrizzle(tx: DrizzleTransactionLike, sql: DrizzleSqlTagLike): SqlExecutor {
+  return bossFromDrizzle(tx, sql)
+}
