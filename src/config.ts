@@ -16,6 +16,8 @@ export interface Config {
   host: string
   /** Concurrency of the default queue in this process; 0 runs no workers. */
   workers: number
+  /** Most connections one process opens (all pools plus LISTEN): see db/connection-budget.ts. */
+  maxConnections: number
   apiToken: string | undefined
   /**
    * Schema of tasklane's own tables, and the one setting that isolates an app: the pg-boss schema,
@@ -160,6 +162,23 @@ function databaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
   return raw
 }
 
+/** Fewest connections a process can work with: LISTEN, one to lease with, one to settle with. */
+export const MIN_CONNECTIONS = 3
+/** tasklane's pool 10, pg-boss's 4, LISTEN 1: what every earlier release opened. */
+export const DEFAULT_MAX_CONNECTIONS = 15
+/** What TASKLANE_MAX_CONNECTIONS accepts, and why no fewer (also the message of the option's check). */
+export const MAX_CONNECTIONS_ACCEPTED = `an integer from ${MIN_CONNECTIONS} to 10000: a process needs one LISTEN connection, one for pg-boss to lease with and one for tasklane to settle with (default ${DEFAULT_MAX_CONNECTIONS})`
+
+function maxConnections(env: Env): number {
+  const raw = read(env, 'TASKLANE_MAX_CONNECTIONS')
+  if (raw === undefined) return DEFAULT_MAX_CONNECTIONS
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || n < MIN_CONNECTIONS || n > 10_000) {
+    fail('TASKLANE_MAX_CONNECTIONS', raw, MAX_CONNECTIONS_ACCEPTED)
+  }
+  return n
+}
+
 function apiToken(env: Env): string | undefined {
   const raw = read(env, 'TASKLANE_API_TOKEN')
   if (raw !== undefined && raw.length < 16) {
@@ -200,6 +219,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port: integer(env, 'PORT', 8000, 0, 65535),
     host: read(env, 'HOST') ?? '127.0.0.1',
     workers: integer(env, 'TASKLANE_WORKERS', 4, 0, 1000),
+    maxConnections: maxConnections(env),
     apiToken: apiToken(env),
     schema,
     bossSchema: identifier(env, 'TASKLANE_BOSS_SCHEMA', defaultBossSchema(schema)),

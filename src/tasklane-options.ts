@@ -41,7 +41,12 @@ export interface TasklaneOptions {
   enableProfiling?: boolean
   /** Memory budget of this process in MiB: above it, workers stop leasing until memory falls. */
   memoryPoolMb?: number
-  /** Connections in tasklane's pool (pg-boss keeps a few more of its own). */
+  /**
+   * Most connections this process opens, all pools and LISTEN included (default: config.maxConnections,
+   * TASKLANE_MAX_CONNECTIONS, 15). At least 3. See docs/operations.md, "Connections".
+   */
+  maxConnections?: number
+  /** Connections in tasklane's pool alone (pg-boss's 4 and LISTEN come on top); prefer maxConnections. */
   poolSize?: number
   /** Name this process registers under in the workers table (default host:pid:random). */
   workerId?: string

@@ -1,4 +1,5 @@
 import { type Config, rollupRetentionMs } from './config.ts'
+import { connectionBudget } from './db/connection-budget.ts'
 import { createDb, type Db } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { toMs } from './duration.ts'
@@ -71,6 +72,8 @@ export async function startRuntime(
   partial: (r: Partial<Runtime>) => void,
 ): Promise<Runtime> {
   const { config, log, opts } = ctx
+  // First, so a budget that cannot work is refused before anything connects.
+  const budget = connectionBudget(opts.maxConnections ?? config.maxConnections, opts.poolSize)
   // Validated before anything connects: a bad option fails start() with nothing written.
   const retentionRollupMs =
     opts.rollupRetention === undefined ? config.retentionRollupMs : rollupRetentionMs(opts.rollupRetention)
@@ -100,7 +103,7 @@ export async function startRuntime(
       log,
     })
   }
-  const db = createDb({ connectionString, schema: config.schema, max: opts.poolSize ?? 10 })
+  const db = createDb({ connectionString, schema: config.schema, max: budget.tasklanePool })
   const supervise = opts.supervise ?? true
   const plannerOptions = await acceptsStartupOptions(connectionString)
   if (!plannerOptions) {
@@ -113,6 +116,7 @@ export async function startRuntime(
     config: { ...config, heartbeatTimeoutMs: ctx.heartbeatTimeoutMs },
     supervise,
     plannerOptions,
+    max: budget.bossPool,
     log,
   })
   const bus = new EventBus({
@@ -194,7 +198,11 @@ export async function startRuntime(
     await r.scheduler.start()
   }
   log.info(
-    { workerId: ctx.workerId, queues: r.runners.map((q) => `${q.queue}×${q.concurrency}`) },
+    {
+      workerId: ctx.workerId,
+      queues: r.runners.map((q) => `${q.queue}×${q.concurrency}`),
+      maxConnections: budget.total,
+    },
     'tasklane started',
   )
   return r

@@ -31,7 +31,12 @@ const PLANNER_OPTIONS = '-c enable_bitmapscan=off -c enable_sort=off'
  * @example const plannerOptions = await acceptsStartupOptions(url)
  */
 export async function acceptsStartupOptions(connectionString: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString, options: PLANNER_OPTIONS, connectionTimeoutMillis: 5_000 })
+  const client = new pg.Client({
+    connectionString,
+    options: PLANNER_OPTIONS,
+    application_name: 'tasklane-probe',
+    connectionTimeoutMillis: 5_000,
+  })
   client.on('error', () => {})
   try {
     await client.connect()
@@ -104,6 +109,7 @@ export async function migrateBoss(
     schema: config.bossSchema,
     backend: config.dbBackend,
     max: 2,
+    application_name: 'tasklane-migrate',
     migrate: true,
     supervise: false,
     schedule: false,
