@@ -32,6 +32,7 @@ function toCount(raw: string | undefined): number {
 const listRoute = createRoute({
   method: 'get',
   path: '/schedules',
+  operationId: 'listSchedules',
   summary: 'Cron schedules, each with its next run instants',
   description:
     'Every schedule made with tasks.schedule(). nextRuns lists the instants it will fire, by the DST rule in docs/seed.md.',
@@ -49,6 +50,7 @@ const listRoute = createRoute({
 const previewRoute = createRoute({
   method: 'get',
   path: '/schedules/preview',
+  operationId: 'previewSchedule',
   summary: 'The next run instants of a cron expression',
   description:
     'Computed as schedules fire (the preview is what fires). A step that cannot repeat, like */90 in the minute field, is refused naming the field.',
