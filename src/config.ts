@@ -100,6 +100,12 @@ function duration(env: Env, name: string, fallback: string, min: string, max: st
   return ms
 }
 
+/** A duration whose consumer counts whole seconds (pg-boss's heartbeat): finer is refused, not rounded. */
+function wholeSeconds(env: Env, name: string, ms: number): number {
+  if (ms % 1000 !== 0) fail(name, read(env, name) ?? '', 'a whole number of seconds (its granularity is 1 s)')
+  return ms
+}
+
 function oneOf<T extends string>(env: Env, name: string, fallback: T, values: readonly T[]): T {
   const raw = read(env, name)
   if (raw === undefined) return fallback
@@ -230,7 +236,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       'yugabytedb',
     ]),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    heartbeatTimeoutMs: duration(env, 'TASKLANE_HEARTBEAT_TIMEOUT', '30s', '5s', '1h'),
+    heartbeatTimeoutMs: wholeSeconds(
+      env,
+      'TASKLANE_HEARTBEAT_TIMEOUT',
+      duration(env, 'TASKLANE_HEARTBEAT_TIMEOUT', '30s', '5s', '1h'),
+    ),
     pollIntervalMs: duration(env, 'TASKLANE_POLL_INTERVAL', '1s', '50ms', '60s'),
     shutdownTimeoutMs: duration(env, 'TASKLANE_SHUTDOWN_TIMEOUT', '30s', '0ms', '1h'),
     retentionCompletedMs: duration(env, 'TASKLANE_RETENTION_COMPLETED', '30d', '1h', '3650d'),

@@ -50,3 +50,20 @@ export function toWholeSecondsMs(value: Duration, what: string): number {
   }
   return ms
 }
+
+/** The longest delay a Node.js timer honours (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/**
+ * Like toMs, for durations tasklane waits out with a timer (an attempt's timeout, a stop timeout, a
+ * poll interval): longer than a timer can wait is refused, since Node.js would fire it after 1 ms.
+ */
+export function toTimerMs(value: Duration, what: string): number {
+  const ms = toMs(value, what)
+  if (ms > MAX_TIMER_MS) {
+    throw new TypeError(
+      `${what} must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest timer Node.js can set; got ${JSON.stringify(value)})`,
+    )
+  }
+  return ms
+}

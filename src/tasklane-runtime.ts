@@ -2,7 +2,7 @@ import { type Config, rollupRetentionMs } from './config.ts'
 import { connectionBudget } from './db/connection-budget.ts'
 import { createDb, type Db } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
-import { toMs } from './duration.ts'
+import { toTimerMs } from './duration.ts'
 import { GroupCommitter } from './enqueue/group-committer.ts'
 import { publishSqlApi } from './enqueue/sql-api.repository.ts'
 import { sqlApiRows } from './enqueue/sql-api.ts'
@@ -246,7 +246,7 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
   if (workers === 0) return []
   const pollIntervalMs =
     ctx.opts.pollInterval !== undefined
-      ? toMs(ctx.opts.pollInterval, 'pollInterval')
+      ? toTimerMs(ctx.opts.pollInterval, 'pollInterval')
       : ctx.config.pollIntervalMs
   const memoryPoolMb = ctx.opts.memoryPoolMb ?? ctx.config.memoryPoolMb
   const canLease = memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined

@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import type { Kysely } from 'kysely'
 import { type Config, loadConfig } from './config.ts'
 import type { Database } from './db/database.ts'
-import { type Duration, toMs } from './duration.ts'
+import { type Duration, toMs, toTimerMs, toWholeSecondsMs } from './duration.ts'
 import { type CallerDb, callerKysely } from './enqueue/caller-db.ts'
 import {
   buildRequest,
@@ -76,6 +76,7 @@ export class Tasklane {
     this.registry = new TaskRegistry(opts.tasks)
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
     this.#hooks = new TasklaneHooks(this.log)
+    void this.heartbeatTimeoutMs // checks the option now, not at the first task
   }
 
   /**
@@ -123,7 +124,8 @@ export class Tasklane {
 
   get heartbeatTimeoutMs(): number {
     return this.#opts.heartbeatTimeout !== undefined
-      ? toMs(this.#opts.heartbeatTimeout, 'heartbeatTimeout')
+      ? // pg-boss counts heartbeats in whole seconds: anything finer is refused, not rounded.
+        toWholeSecondsMs(this.#opts.heartbeatTimeout, 'heartbeatTimeout')
       : this.config.heartbeatTimeoutMs
   }
 
@@ -194,7 +196,7 @@ export class Tasklane {
       return
     }
     if (this.#stopping) return this.#stopping
-    const ms = timeout !== undefined ? toMs(timeout, 'timeout') : this.config.shutdownTimeoutMs
+    const ms = timeout !== undefined ? toTimerMs(timeout, 'timeout') : this.config.shutdownTimeoutMs
     this.#stopping = (async () => {
       await this.#starting?.catch(() => {})
       this.#state = 'stopping'

@@ -205,9 +205,21 @@ function policyToOptions(p: RetryPolicy): RetryOptions {
   }
 }
 
+/**
+ * pg-boss's job data. `retryMs` keeps retry delays that are not whole seconds to the millisecond:
+ * pg-boss's columns hold whole seconds (rounded up), which is what tasklane reads when it is absent
+ * (an SQL enqueue path that takes a sub-second delay must write it). See worker/retry-delay.ts.
+ */
+export interface BossJobData {
+  task: string
+  args: unknown
+  retryMs?: { delay: number; maxDelay: number | null }
+  trace?: TraceCarrier
+}
+
 export interface BossJobInsert {
   id: string
-  data: { task: string; args: unknown; trace?: TraceCarrier }
+  data: BossJobData
   priority: number
   startAfter?: string
   retryLimit: number
@@ -227,12 +239,20 @@ export function toBossJob(r: EnqueueRequest, heartbeatSeconds: number): BossJobI
     // The trace context rides in the job's data rather than pg-boss's trace_context column: a group
     // commit inserts many callers' jobs in one pg-boss call, which would stamp them all with one
     // context, and pg-boss's fetch() keeps that column to itself.
-    data: r.traceContext
-      ? { task: task.name, args: r.args, trace: r.traceContext }
-      : { task: task.name, args: r.args },
+    data: {
+      task: task.name,
+      args: r.args,
+      // Only when pg-boss's whole seconds cannot say it: most jobs keep the plain { task, args } shape.
+      ...(retry.delayMs % 1000 !== 0 || (retry.maxDelayMs ?? 0) % 1000 !== 0
+        ? { retryMs: { delay: retry.delayMs, maxDelay: retry.maxDelayMs } }
+        : {}),
+      ...(r.traceContext ? { trace: r.traceContext } : {}),
+    },
     priority: toBossPriority(r.priority),
     ...(r.startAfter ? { startAfter: r.startAfter } : {}),
     retryLimit: retry.limit,
+    // Whole seconds, rounded up: used only by pg-boss's own retries (a lost worker). A failed attempt's
+    // retry is scheduled by tasklane from data.retryMs, to the millisecond (worker/retry-delay.ts).
     retryDelay: Math.ceil(retry.delayMs / 1000),
     retryBackoff: retry.backoff === 'exponential',
     ...(retry.maxDelayMs !== null ? { retryDelayMax: Math.ceil(retry.maxDelayMs / 1000) } : {}),

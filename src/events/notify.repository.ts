@@ -20,7 +20,8 @@ export interface StatusBatchWire {
 
 function encodeOne(message: BusMessage): string {
   if (message.type === 'progress' && message.step && message.step.length > MAX_STEP_CHARS) {
-    return JSON.stringify({ ...message, step: `${message.step.slice(0, MAX_STEP_CHARS)}…` })
+    // toWellFormed: the cut may fall inside a surrogate pair.
+    return JSON.stringify({ ...message, step: `${message.step.slice(0, MAX_STEP_CHARS).toWellFormed()}…` })
   }
   return JSON.stringify(message)
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
 import { insertJobs } from '../enqueue/enqueue-writer.ts'
 import { TasklaneError } from '../errors.ts'
@@ -46,7 +47,7 @@ export async function cancelTask(d: ControlDeps, taskId: string): Promise<void> 
   const cancelled = await d.db.transaction().execute(async (trx) => {
     const response = commandResult(await d.boss.cancel(job.queue, taskId, { db: fromKysely(trx) }))
     if (response.affected === 0) return false
-    const now = new Date()
+    const now = await databaseNow(trx)
     await insertHistory(trx, [
       {
         taskId,
@@ -139,7 +140,7 @@ export async function retryTask(d: ControlDeps, taskId: string): Promise<void> {
         task: name,
         queue: info.queue,
         status: 'queued',
-        at: new Date().toISOString(),
+        at: (await databaseNow(trx)).toISOString(),
       },
     ])
   })

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
 import { TasklaneError } from '../errors.ts'
 import type { TaskStatus } from '../events/event-types.ts'
@@ -80,13 +81,15 @@ export class TaskReader {
    * slots, each wave taking the queue's recent mean run time. None while no worker serves the queue.
    */
   async #eta(queue: string, position: number): Promise<string | undefined> {
-    const [slots, mean] = await Promise.all([
+    const [slots, mean, now] = await Promise.all([
       liveSlotsForQueue(this.#db, queue, this.#liveWithinMs),
       recentMeanDurationMs(this.#db, queue),
+      databaseNow(this.#db),
     ])
     if (slots === 0) return undefined
     const waves = Math.floor(position / slots)
-    return new Date(Date.now() + waves * (mean ?? 0)).toISOString()
+    // From the database's clock, like the task's createdAt and startAfter beside it.
+    return new Date(now.getTime() + waves * (mean ?? 0)).toISOString()
   }
 
   async #lastError(taskId: string): Promise<unknown> {

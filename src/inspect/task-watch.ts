@@ -28,7 +28,8 @@ export async function waitForTask(
     if (m.type === 'status' && m.taskId === taskId && FINAL_STATUSES.has(m.status)) wake()
   })
   const offReconnect = bus.onReconnect(() => wake())
-  const deadline = Date.now() + timeoutMs
+  // A duration: measured on the monotonic clock.
+  const deadline = performance.now() + timeoutMs
   try {
     for (;;) {
       // Subscribe before reading, so an event between the read and the wait is not missed.
@@ -38,7 +39,7 @@ export async function waitForTask(
       const info = await reader.get(taskId, { withPosition: false })
       if (!info) throw new TasklaneError('not_found', `no task with id '${taskId}'`)
       if (FINAL_STATUSES.has(info.status)) return info
-      const left = deadline - Date.now()
+      const left = deadline - performance.now()
       if (left <= 0)
         throw new TasklaneError('timeout', `task ${taskId} is still ${info.status} after ${timeoutMs} ms`)
       let timer: NodeJS.Timeout | undefined
@@ -111,7 +112,7 @@ export function streamTaskEvents(
         task: info.task,
         queue: info.queue,
         status: info.status,
-        at: info.finishedAt ?? new Date().toISOString(),
+        at: info.finishedAt ?? info.createdAt,
       })
     }
   }

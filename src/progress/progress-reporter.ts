@@ -23,7 +23,7 @@ export class ProgressReporter {
   readonly #intervalMs: number
   readonly #log: Logger
   #latest: { percent: number; step: string | null } | null = null
-  #lastWriteAt = 0
+  #lastWriteAt = Number.NEGATIVE_INFINITY
   #timer: NodeJS.Timeout | null = null
   #writing: Promise<void> | null = null
   #closed = false
@@ -67,7 +67,8 @@ export class ProgressReporter {
     }
     if (this.#closed) return
     this.#latest = { percent: Math.min(100, Math.max(0, percent)), step: step ?? null }
-    const wait = this.#lastWriteAt + this.#intervalMs - Date.now()
+    // Throttling measures durations: the monotonic clock, which no clock adjustment moves.
+    const wait = this.#lastWriteAt + this.#intervalMs - performance.now()
     if (wait <= 0 && !this.#writing) {
       await this.#write()
     } else if (!this.#timer) {
@@ -99,12 +100,13 @@ export class ProgressReporter {
     const latest = this.#latest
     if (!latest) return
     this.#latest = null
-    this.#lastWriteAt = Date.now()
+    this.#lastWriteAt = performance.now()
     const { taskId, task, queue } = this.#target
     this.#writing = this.#db
       .transaction()
       .execute(async (trx) => {
-        await saveProgress(trx, taskId, latest.percent, latest.step)
+        // Stamped with the database's clock; the event carries the same instant.
+        const at = await saveProgress(trx, taskId, latest.percent, latest.step)
         await notifyEvents(trx, [
           {
             type: 'progress',
@@ -113,7 +115,7 @@ export class ProgressReporter {
             queue,
             percent: latest.percent,
             step: latest.step,
-            at: new Date().toISOString(),
+            at: at.toISOString(),
           },
         ])
       })

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
 
 export interface ProgressRow {
@@ -8,16 +8,19 @@ export interface ProgressRow {
   updated_at: Date
 }
 
-/** Upserts the latest progress of a running task. */
+/**
+ * Upserts the latest progress of a running task, stamped with the database's clock.
+ * @returns the stamp (updated_at), for the event announcing this write.
+ */
 export async function saveProgress(
   db: Kysely<Database>,
   taskId: string,
   percent: number,
   step: string | null,
-) {
-  await db
+): Promise<Date> {
+  const row = await db
     .insertInto('task_progress')
-    .values({ task_id: taskId, percent, step, updated_at: new Date() })
+    .values({ task_id: taskId, percent, step, updated_at: sql<Date>`now()` })
     .onConflict((oc) =>
       oc.column('task_id').doUpdateSet((eb) => ({
         percent: eb.ref('excluded.percent'),
@@ -25,7 +28,9 @@ export async function saveProgress(
         updated_at: eb.ref('excluded.updated_at'),
       })),
     )
-    .execute()
+    .returning('updated_at')
+    .executeTakeFirstOrThrow()
+  return row.updated_at
 }
 
 export async function findProgress(db: Kysely<Database>, taskId: string): Promise<ProgressRow | null> {

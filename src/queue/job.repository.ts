@@ -127,6 +127,23 @@ export async function exhaustRetries(db: Kysely<any>, bossSchema: string, queue:
     where name = ${queue} and id = ${id}::uuid and state = 'active'`.execute(db)
 }
 
+/**
+ * Sets when a job waiting to retry becomes ready: `delayMs` after the database's now, to the
+ * millisecond. pg-boss computes the retry's start in whole seconds; tasklane overrides it inside the
+ * same settle transaction, so the policy the user gave ('200ms') is the one that applies.
+ */
+export async function setRetryStart(
+  db: Kysely<any>,
+  bossSchema: string,
+  queue: string,
+  id: string,
+  delayMs: number,
+): Promise<void> {
+  await sql`update ${jobTable(bossSchema)}
+    set start_after = ${sql.id(bossSchema, 'job_now')}() + ${delayMs} * interval '1 millisecond'
+    where name = ${queue} and id = ${id}::uuid and state = 'retry'`.execute(db)
+}
+
 /** Current state of jobs by id (inside a settle transaction, after pg-boss's fail()). */
 export async function jobStates(db: Kysely<any>, bossSchema: string, queue: string, ids: string[]) {
   const { rows } = await sql<{ id: string; state: JobRow['state']; start_after: Date }>`

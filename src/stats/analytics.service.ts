@@ -1,3 +1,4 @@
+import { databaseNow } from '../db/clock.repository.ts'
 import { TasklaneError } from '../errors.ts'
 import { rollupState } from '../history/rollup.repository.ts'
 import { analyticsRows } from './analytics.repository.ts'
@@ -80,7 +81,8 @@ export async function computeAnalytics(
   o: { windowMs: number; bucketMs: number; task?: string },
 ): Promise<Analytics> {
   checkAnalyticsRange(o.windowMs, o.bucketMs)
-  const to = new Date()
+  // The window's end on the database's clock, which the rows' window (now() − window) is cut by.
+  const to = await databaseNow(d.db)
   const state = await rollupState(d.db)
   const { rows, rollupBefore } = await analyticsRows(d.db, { ...o, state })
   return {

@@ -134,6 +134,8 @@ export interface LiveWorkers {
   /** Slot-milliseconds the live processes offered inside the window (a process started later offers less). */
   slotMsInWindow: number
   oldestStartedAt: Date | null
+  /** How long ago the oldest live process started, measured on the database's clock alone. */
+  oldestAgeMs: number | null
 }
 
 /**
@@ -154,7 +156,8 @@ export async function liveWorkers(
       coalesce(sum(cpu_percent), 0) as "cpuPercent",
       coalesce(sum(concurrency * 1000 * extract(epoch from least(now() - started_at,
         make_interval(secs => ${windowMs / 1000})))), 0) as "slotMsInWindow",
-      min(started_at) as "oldestStartedAt"
+      min(started_at) as "oldestStartedAt",
+      extract(epoch from now() - min(started_at)) * 1000 as "oldestAgeMs"
     from ${table(db, 'worker_process')}
     where heartbeat_at >= now() - make_interval(secs => ${liveWithinMs / 1000})`.execute(db)
   const row = rows[0]!
@@ -167,6 +170,7 @@ export async function liveWorkers(
     cpuPercent: Number(row.cpuPercent),
     slotMsInWindow: Number(row.slotMsInWindow),
     oldestStartedAt: (row.oldestStartedAt as Date | null) ?? null,
+    oldestAgeMs: row.oldestAgeMs === null ? null : Number(row.oldestAgeMs),
   }
 }
 

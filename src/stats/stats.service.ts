@@ -90,10 +90,9 @@ export function assembleTaskStats(
   const totalQueued = PRIORITIES.reduce((n, p) => n + bySize[p], 0)
   const processed = win.completed + win.failed
   const windowSeconds = d.windowMs / 1000
-  const started = Math.min(
-    d.startedAt.getTime(),
-    workers.oldestStartedAt?.getTime() ?? Number.POSITIVE_INFINITY,
-  )
+  // Each age is measured on one clock: this instance's on its own, the oldest worker's on the
+  // database's (comparing this clock's now with the database's started_at mixed the two).
+  const uptimeMs = Math.max(Date.now() - d.startedAt.getTime(), workers.oldestAgeMs ?? 0)
   return {
     criticalQueueSize: bySize.CRITICAL,
     highQueueSize: bySize.HIGH,
@@ -118,7 +117,7 @@ export function assembleTaskStats(
     totalTasksProcessed: processed,
     failedTasks: win.failed,
     errorRate: round(ratio(win.failed, processed), 4),
-    uptimeSeconds: Math.max(0, Math.round((Date.now() - started) / 1000)),
+    uptimeSeconds: Math.max(0, Math.round(uptimeMs / 1000)),
     retryCount: win.retries,
     timeoutCount: win.timeouts,
     windowSeconds,

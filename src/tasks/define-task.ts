@@ -1,4 +1,4 @@
-import { type Duration, toMs } from '../duration.ts'
+import { type Duration, toMs, toTimerMs } from '../duration.ts'
 import type { Logger } from '../logger.ts'
 import { parsePriority, TaskPriority } from './priority.ts'
 
@@ -125,7 +125,7 @@ export function defineTask<Args = unknown, Result = unknown>(
     queue,
     priority,
     retry: normalizeRetry(options.retry, `task '${name}' retry`),
-    timeoutMs: options.timeout === undefined ? null : toMs(options.timeout, `task '${name}' timeout`),
+    timeoutMs: options.timeout === undefined ? null : toTimerMs(options.timeout, `task '${name}' timeout`),
     deadLetter: options.deadLetter ?? null,
     mode,
     module: options.module ? String(options.module) : null,

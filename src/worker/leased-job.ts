@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '../tasks/define-task.ts'
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
 
 /** A job this process holds a claim on: pg-boss's fetch() row, in tasklane's terms. */
@@ -12,7 +13,12 @@ export interface LeasedJob {
   retryLimit: number
   createdOn: Date
   startAfter: Date
+  /** When pg-boss claimed the job, on the database's clock (its started_on). */
   leasedAt: Date
+  /** performance.now() when the claim came back: the monotonic anchor of leasedAt. */
+  leasedMono: number
+  /** The retry policy in milliseconds (pg-boss keeps only whole seconds). */
+  retry: Pick<RetryPolicy, 'delayMs' | 'backoff' | 'maxDelayMs'>
   /**
    * The heartbeat timeout stamped on the job by whoever enqueued it: pg-boss re-queues the job when
    * this worker does not touch it within that time, whatever this worker's own setting is.
@@ -28,4 +34,14 @@ export function attemptNumber(job: LeasedJob): number {
 
 export function fence(job: LeasedJob): { id: string; retryCount: number } {
   return { id: job.id, retryCount: job.retryCount }
+}
+
+/**
+ * The database clock's time now, as this process best knows it: the claim's database timestamp plus
+ * the monotonic time elapsed since. Every instant a worker records (startedAt, finishedAt, event
+ * times) comes from here, so a worker whose own clock is wrong still records the database's time;
+ * the error is at most the lease round trip.
+ */
+export function dbTimeOf(job: LeasedJob, mono: number = performance.now()): Date {
+  return new Date(job.leasedAt.getTime() + Math.round(mono - job.leasedMono))
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
+import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
 import { insertHistory, pruneHistory, recordLostAttempts } from '../history/history.repository.ts'
@@ -72,7 +73,7 @@ export class Maintenance {
     return db.transaction().execute(async (trx) => {
       const jobs = await terminalJobsWithoutHistory(trx, bossSchema, config.schema, this.#d.queues(), 500)
       if (jobs.length === 0) return 0
-      const at = new Date()
+      const at = await databaseNow(trx)
       await insertHistory(
         trx,
         jobs.map((j) => {
@@ -141,7 +142,8 @@ export class Maintenance {
   async pruneOnce(): Promise<number> {
     const { db, config } = this.#d
     await this.foldOnce()
-    const now = Date.now()
+    // Cutoffs on the database's clock, which stamped the rows they are compared with.
+    const now = (await databaseNow(db)).getTime()
     let total = 0
     for (;;) {
       const n = await pruneHistory(

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
+import type { BossJobData } from '../enqueue/enqueue-request.ts'
 import { assertJson } from '../enqueue/json-args.ts'
 import { NonRetryableError, TaskTimeoutError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
@@ -15,7 +16,7 @@ import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import type { AttemptProfiler } from './attempt-profiler.ts'
 import { describeError } from './error-info.ts'
 import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
-import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
+import { attemptNumber, dbTimeOf, fence, type LeasedJob } from './leased-job.ts'
 import { assertResultFits } from './outcome-limits.ts'
 import type { Settler } from './settler.ts'
 
@@ -179,7 +180,7 @@ export class QueueRunner {
     try {
       do {
         this.#again = false
-        while (!this.#stopping && Date.now() >= this.#backoffUntil) {
+        while (!this.#stopping && performance.now() >= this.#backoffUntil) {
           const room = this.#room()
           if (room <= 0) break
           let jobs: LeasedJob[]
@@ -187,7 +188,7 @@ export class QueueRunner {
             jobs = await this.#lease(room)
           } catch (err) {
             this.#d.log.warn({ err: (err as Error).message, queue: this.queue }, 'lease failed; backing off')
-            this.#backoffUntil = Date.now() + 1_000
+            this.#backoffUntil = performance.now() + 1_000
             break
           }
           if (this.#stopping) {
@@ -237,11 +238,12 @@ export class QueueRunner {
   }
 
   async #lease(batchSize: number): Promise<LeasedJob[]> {
-    const rows = await this.#d.boss.fetch<{ task: string; args: unknown; trace?: TraceCarrier }>(this.queue, {
+    const rows = await this.#d.boss.fetch<BossJobData>(this.queue, {
       batchSize,
       includeMetadata: true,
     })
-    const leasedAt = new Date()
+    // The claim's started_on is the database's clock; instants this worker records count from it.
+    const leasedMono = performance.now()
     // A re-leased task whose earlier attempts left no row died with its worker: record them as lost.
     const retried = rows.filter((r) => r.retryCount > 0)
     if (retried.length > 0) {
@@ -267,7 +269,18 @@ export class QueueRunner {
         retryLimit: r.retryLimit,
         createdOn: new Date(r.createdOn),
         startAfter: new Date(r.startAfter),
-        leasedAt,
+        leasedAt: new Date(r.startedOn),
+        leasedMono,
+        retry: {
+          delayMs: r.data?.retryMs?.delay ?? r.retryDelay * 1000,
+          backoff: r.retryBackoff ? ('exponential' as const) : ('fixed' as const),
+          maxDelayMs:
+            r.data?.retryMs !== undefined
+              ? r.data.retryMs.maxDelay
+              : r.retryDelayMax != null
+                ? r.retryDelayMax * 1000
+                : null,
+        },
         heartbeatSeconds: r.heartbeatSeconds ?? null,
         traceContext: r.data?.trace,
       }))
@@ -294,7 +307,9 @@ export class QueueRunner {
     const { job, controller } = entry
     const { registry, log: rootLog, publisher, settler } = this.#d
     const task = registry.get(job.task)
-    const startedAt = new Date()
+    // Instants from the database's clock, durations from the monotonic one (see dbTimeOf).
+    const startMono = performance.now()
+    const startedAt = dbTimeOf(job, startMono)
     const obs = this.#d.telemetry?.begin(job, startedAt)
     // The child logger and the progress reporter are made on first use: most tasks never log or report
     // progress, and at tens of thousands of tasks a second their construction shows in the profile.
@@ -349,8 +364,9 @@ export class QueueRunner {
         controller.signal,
       )
       clearTimeout(timer)
-      const finishedAt = new Date()
-      this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
+      const runMs = performance.now() - startMono
+      const finishedAt = new Date(startedAt.getTime() + Math.round(runMs))
+      this.#d.onAttemptDone?.(runMs)
       await reporter?.close()
       if (entry.reason) return obs?.finished(abortOutcome(entry.reason), finishedAt)
       const profile = endProfile?.()
@@ -375,8 +391,9 @@ export class QueueRunner {
         })
     } catch (err) {
       clearTimeout(timer)
-      const finishedAt = new Date()
-      this.#d.onAttemptDone?.(finishedAt.getTime() - startedAt.getTime())
+      const runMs = performance.now() - startMono
+      const finishedAt = new Date(startedAt.getTime() + Math.round(runMs))
+      this.#d.onAttemptDone?.(runMs)
       await reporter?.close()
       if (entry.reason === 'shutdown') {
         obs?.finished('shutdown', finishedAt)

@@ -6,10 +6,11 @@ import { notifyEvents } from '../events/notify.repository.ts'
 import { type HistoryInsert, insertAttempts, insertHistory } from '../history/history.repository.ts'
 import type { Logger } from '../logger.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
-import { exhaustRetries, jobStates } from '../queue/job.repository.ts'
+import { exhaustRetries, jobStates, setRetryStart } from '../queue/job.repository.ts'
 import { describeError, type ErrorInfo } from './error-info.ts'
 import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
 import { clip, isRefused, OutcomeNotStoredError } from './outcome-limits.ts'
+import { retryDelayMs } from './retry-delay.ts'
 
 export interface Completion {
   job: LeasedJob
@@ -144,7 +145,6 @@ export class Settler {
     await db.transaction().execute(async (trx) => {
       const history: HistoryInsert[] = []
       const events: StatusEvent[] = []
-      const at = new Date().toISOString()
       for (const [queue, group] of byQueue) {
         // Fenced to the attempt we claimed: a job cancelled or re-leased meanwhile is not settled here.
         const response = commandResult(
@@ -176,6 +176,8 @@ export class Settler {
             cpuMs: i.cpuMs ?? null,
             peakMemoryMb: i.peakMemoryMb ?? null,
           })
+          // The database clock's instant (see dbTimeOf), not this process's.
+          const at = i.finishedAt.toISOString()
           events.push({ type: 'status', taskId: i.job.id, task: i.job.task, queue, status: 'completed', at })
         }
       }
@@ -217,6 +219,10 @@ export class Settler {
       if (response.affected === 0) return 'lost' as const
       const [state] = await jobStates(trx, bossSchema, job.queue, [job.id])
       const final = state?.state === 'failed'
+      if (state?.state === 'retry') {
+        const delayMs = retryDelayMs(job.retry, attemptNumber(job))
+        await setRetryStart(trx, bossSchema, job.queue, job.id, delayMs)
+      }
       await insertAttempts(trx, [
         {
           taskId: job.id,
@@ -258,7 +264,7 @@ export class Settler {
           task: job.task,
           queue: job.queue,
           status,
-          at: new Date().toISOString(),
+          at: f.finishedAt.toISOString(),
         },
       ])
       return status

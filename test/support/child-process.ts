@@ -17,8 +17,15 @@ export interface Child {
  * Runs a TypeScript file in a child Node process (same Node as the test, with tsx), watching its stdout.
  * @example const child = spawnTs('test/engine/fixtures/worker-process.ts', { DATABASE_URL: db.url })
  */
-export function spawnTs(file: string, env: Record<string, string>, args: string[] = []): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+export function spawnTs(
+  file: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  /** A command to run Node under, e.g. `['faketime', '-f', '-10m']` to skew the child's clock. */
+  wrapper: string[] = [],
+): Child {
+  const [command, ...prefix] = [...wrapper, process.execPath]
+  const proc = spawn(command!, [...prefix, '--import', 'tsx', file, ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

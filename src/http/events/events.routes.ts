@@ -57,7 +57,9 @@ function send(stream: SSEStreamingApi, event: string, data: unknown): Promise<vo
 
 function statusOf(info: TaskInfo): StatusEvent {
   const { taskId, task, queue, status } = info
-  return { type: 'status', taskId, task, queue, status, attempt: info.attempts, at: new Date().toISOString() }
+  // When the task entered this status, from its recorded (database-clock) times.
+  const at = info.finishedAt ?? info.startedAt ?? info.createdAt
+  return { type: 'status', taskId, task, queue, status, attempt: info.attempts, at }
 }
 
 const finalEvent = (info: TaskInfo) => (info.status === 'completed' ? 'result' : 'error')
