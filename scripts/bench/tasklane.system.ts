@@ -9,7 +9,10 @@ import { migrateToLatest } from '../../src/db/migrate.ts'
 import { createLogger, type Logger } from '../../src/logger.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
+import { registerBenchTracing } from './otel.ts'
 import type { BenchPayload, BenchSystem, WorkerOptions } from './system.ts'
+
+registerBenchTracing()
 
 export const BENCH_TASK = 'bench'
 export const BENCH_QUEUE = 'default'
