@@ -1,7 +1,12 @@
 // BENCH_OTEL=1 registers an OpenTelemetry SDK in the bench process, the way an application would
 // (NodeTracerProvider.register(): AsyncLocalStorage context, W3C propagation), with the batch span
 // processor and an exporter that discards what it is given: it measures what tracing costs tasklane
-// and the SDK, not a collector's network. Without it no SDK is registered (tracing off).
+// and the SDK, not a collector's network. BENCH_OTEL=context registers only the SDK's context manager
+// (no tracer provider, so tasklane makes no span): the share of that cost every async operation of
+// the process pays once an SDK is registered. Without either no SDK is registered (tracing off).
+
+import { context } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 
@@ -15,6 +20,11 @@ class DiscardingExporter implements SpanExporter {
 }
 
 export function registerBenchTracing(): void {
+  if (process.env.BENCH_OTEL === 'context') {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+    console.error('# BENCH_OTEL: context manager only (no tracer provider)')
+    return
+  }
   if (process.env.BENCH_OTEL !== '1') return
   const exporter = new DiscardingExporter()
   new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] }).register()
