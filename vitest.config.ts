@@ -14,8 +14,10 @@ export default defineConfig({
     // Each file gets its own database cloned from a migrated template, so files run in parallel.
     pool: 'forks',
     maxWorkers: 3,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Hang detectors, not speed claims: tests wait on events with their own deadlines and clearer
+    // messages. On a loaded 2-core machine starting a tasklane process alone took over 60 s.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // expect.poll() gives up after 1 s by default: a page update on a loaded 2-core machine (other
     // test files, other runs) can take longer. A wait is a failure detector, not a speed claim.
     expect: { poll: { timeout: 30_000 } },

@@ -72,5 +72,5 @@ describe('a worker process killed with SIGKILL', () => {
     )
     second.proc.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
-  }, 240_000)
+  }, 600_000)
 })

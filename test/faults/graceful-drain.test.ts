@@ -105,5 +105,5 @@ describe('fault scenario 3: graceful drain on SIGTERM', () => {
     })
     next.proc.kill('SIGTERM')
     expect((await next.exited).code).toBe(0)
-  }, 240_000)
+  }, 600_000)
 })

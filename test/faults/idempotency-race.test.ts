@@ -88,5 +88,5 @@ describe('fault scenario 9: idempotency race over HTTP', () => {
       tasksCreated: ROUNDS,
       conflictsAnswered409: ROUNDS * 2,
     })
-  }, 150_000)
+  }, 300_000)
 })

@@ -114,7 +114,7 @@ describe('fault scenario 6: poison task', () => {
       othersCompletedFirstTry: OTHERS,
       manualRetry: { status: retried.status, outcome: healed.status, attempts: healed.attempts },
     })
-  }, 240_000)
+  }, 600_000)
 
   it('records an outcome PostgreSQL cannot store as it is, without re-running the task', async () => {
     const api = fleet.processes.find((p) => p.baseUrl !== '' && p.alive()) ?? (await fleet.serve())
@@ -153,5 +153,5 @@ describe('fault scenario 6: poison task', () => {
       errorAttempts: badError.attempts,
       errorRecorded: badError.error.message,
     })
-  }, 150_000)
+  }, 300_000)
 })

@@ -58,9 +58,9 @@ describe('fault scenario 7: a task that exits its worker process', () => {
           )
         ).rows[0],
       (row) => row !== undefined,
-      // Two worker starts (tsx: seconds each on a loaded machine), two lapsed heartbeats (5 s each)
-      // and a maintenance pass: a failure detector with margin, not a speed claim.
-      { timeoutMs: 180_000, everyMs: 200 },
+      // Three worker starts (each up to CHILD_LINE_TIMEOUT_MS on a loaded machine), two lapsed
+      // heartbeats (5 s each) and a maintenance pass: a hang detector, not a speed claim.
+      { timeoutMs: 600_000, everyMs: 200 },
     )
     const failedMs = since(start)
     const failed = row!
@@ -111,5 +111,5 @@ describe('fault scenario 7: a task that exits its worker process', () => {
       othersCompleted: OTHERS,
       taskAttemptRows: attemptRows.rows,
     })
-  }, 360_000)
+  }, 900_000)
 })

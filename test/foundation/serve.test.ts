@@ -56,7 +56,7 @@ describe('tasklane serve', () => {
       },
       ['serve'],
     )
-    await child.waitForLine(/listening on/, 60_000)
+    await child.waitForLine(/listening on/)
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     expect(health.status).toBe(200)
     const ready = await fetch(`http://127.0.0.1:${port}/ready`)

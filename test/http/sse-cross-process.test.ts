@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/http/app.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { CHILD_LINE_TIMEOUT_MS } from '../support/child-process.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 import { remoteProgress } from './fixtures/remote-tasks.ts'
@@ -18,7 +19,10 @@ const FIXTURE = path.join(import.meta.dirname, 'fixtures/progress-worker.ts')
 function startWorker(url: string): Promise<{ child: ChildProcess; pid: number }> {
   const child = spawn('npx', ['tsx', FIXTURE, url], { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('worker process not ready within 60 s')), 60_000)
+    const timer = setTimeout(
+      () => reject(new Error(`worker process not ready within ${CHILD_LINE_TIMEOUT_MS} ms`)),
+      CHILD_LINE_TIMEOUT_MS,
+    )
     child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)))
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /^ready (\d+)$/.exec(line)

@@ -1,11 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 
+/**
+ * How long a child may take to print what a test waits for, starting with its readiness line: a hang
+ * detector, not a speed claim. A tasklane process needs ~1.2 s of CPU to start (tsx, modules, pg-boss);
+ * on a 2-core machine at load 25-30 that took 7-15 s of wall time, and over 60 s at load ~35 with
+ * other test files starting processes too.
+ */
+export const CHILD_LINE_TIMEOUT_MS = 180_000
+
 export interface Child {
   proc: ChildProcess
   /** Lines the child printed on stdout so far. */
   lines: string[]
-  /** Resolves with the first stdout line matching `pattern` (rejects if the child exits first or after `timeoutMs`, 60 s by default). */
+  /** Resolves with the first stdout line matching `pattern` (rejects if the child exits first or after `timeoutMs`, CHILD_LINE_TIMEOUT_MS by default). */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>
   /** Resolves when `count` lines match `pattern`. */
   waitForLines(pattern: RegExp, count: number, timeoutMs?: number): Promise<string[]>
@@ -45,8 +53,7 @@ export function spawnTs(
       for (const w of waiters) w()
     }),
   )
-  // 60 s: a child starts through tsx, which on a loaded 2-core machine alone can take 10-20 s.
-  const waitForLines = (pattern: RegExp, count: number, timeoutMs = 60_000) =>
+  const waitForLines = (pattern: RegExp, count: number, timeoutMs = CHILD_LINE_TIMEOUT_MS) =>
     new Promise<string[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.delete(check)

@@ -41,7 +41,7 @@ describe('one trace from the HTTP request to every attempt in another process', 
     app.use(httpInstrumentationMiddleware({ serviceName: 'api' }))
     app.route('/', tasklaneRoutes(api))
     worker = spawnTs(WORKER, { DATABASE_URL: db.url })
-    await worker.waitForLine(/^ready \d+$/, 60_000)
+    await worker.waitForLine(/^ready \d+$/)
   })
   afterAll(async () => {
     if (worker) {

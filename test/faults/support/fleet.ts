@@ -48,14 +48,14 @@ export class Fleet {
   /** `tasklane worker`; resolves once it logged "tasklane started" (leasing from then on). */
   async worker(env: Record<string, string> = {}): Promise<TasklaneProcess> {
     const p = this.#spawn(CLI, env, ['worker'], 'worker')
-    await p.waitForLine(/"msg":"tasklane started"/, 60_000)
+    await p.waitForLine(/"msg":"tasklane started"/)
     return p
   }
 
   /** `tasklane serve [args]`; resolves once it listens (baseUrl set). */
   async serve(env: Record<string, string> = {}, args: string[] = []): Promise<TasklaneProcess> {
     const p = this.#spawn(CLI, env, ['serve', ...args], 'serve')
-    const listening = await p.waitForLine(/^tasklane: listening on http:\/\/\S+/, 60_000)
+    const listening = await p.waitForLine(/^tasklane: listening on http:\/\/\S+/)
     const port = /:(\d+)\s*$/.exec(listening)?.[1]
     ;(p as { baseUrl: string }).baseUrl = `http://127.0.0.1:${port}`
     return p
@@ -64,7 +64,7 @@ export class Fleet {
   /** A fixture script that prints `ready` once started. */
   async script(file: string, env: Record<string, string> = {}): Promise<TasklaneProcess> {
     const p = this.#spawn(file, env, [], 'script')
-    await p.waitForLine(/^ready$/, 60_000)
+    await p.waitForLine(/^ready$/)
     return p
   }
 
