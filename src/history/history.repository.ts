@@ -96,7 +96,9 @@ export async function insertHistory(db: Kysely<Database>, rows: HistoryInsert[])
     .expression(
       sql`select ${sql.join(selected)} from jsonb_to_recordset(${JSON.stringify(payload)}::jsonb) as x(${definition})`,
     )
-    .onConflict((oc) => oc.column('task_id').doNothing())
+    // The primary key holds the partition keys (migration 0003_b): a replayed settle writes the same
+    // (task_id, finished_at, status) and is still a no-op.
+    .onConflict((oc) => oc.columns(['task_id', 'finished_at', 'status']).doNothing())
     .execute()
 }
 
@@ -189,55 +191,12 @@ export async function insertAttempts(db: Kysely<Database>, rows: AttemptInsert[]
         worker_id: r.workerId,
       })),
     )
-    .onConflict((oc) => oc.columns(['task_id', 'attempt']).doNothing())
+    .onConflict((oc) => oc.columns(['task_id', 'attempt', 'finished_at']).doNothing())
     .execute()
 }
 
 export async function listAttempts(db: Kysely<Database>, taskId: string) {
   return db.selectFrom('task_attempt').selectAll().where('task_id', '=', taskId).orderBy('attempt').execute()
-}
-
-/**
- * Deletes finished history older than the cutoffs, at most `batch` rows per call (bounded, vacuumable).
- * Never past the rollup: cutoffs are clamped to rollup_state.folded_before, so only days already
- * folded into task_rollup lose rows, and history_from (where complete history starts, the first UTC
- * midnight at or after the later cutoff) moves in the same transaction as the delete.
- */
-export async function pruneHistory(
-  db: Kysely<Database>,
-  cutoffs: { completedBefore: Date; failedBefore: Date },
-  batch: number,
-): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    const latest = new Date(Math.max(cutoffs.completedBefore.getTime(), cutoffs.failedBefore.getTime()))
-    const { rows } = await sql<{ folded_at: Date }>`
-      update ${table(trx, 'rollup_state')} set history_from = greatest(history_from,
-        ((least(${latest}::timestamptz, folded_before::timestamp at time zone 'UTC') at time zone 'UTC')
-          - interval '1 microsecond')::date + 1)
-      returning folded_before::timestamp at time zone 'UTC' as folded_at`.execute(trx)
-    const foldedAt = rows[0]!.folded_at
-    const clamp = (d: Date) => (d.getTime() < foldedAt.getTime() ? d : foldedAt)
-    const doomed = await trx
-      .selectFrom('task_history')
-      .select('task_id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'completed'), eb('finished_at', '<', clamp(cutoffs.completedBefore))]),
-          eb.and([
-            eb('status', 'in', ['failed', 'cancelled']),
-            eb('finished_at', '<', clamp(cutoffs.failedBefore)),
-          ]),
-        ]),
-      )
-      .limit(batch)
-      .execute()
-    if (doomed.length === 0) return 0
-    const ids = doomed.map((d) => d.task_id)
-    await trx.deleteFrom('task_attempt').where('task_id', 'in', ids).execute()
-    await trx.deleteFrom('task_progress').where('task_id', 'in', ids).execute()
-    const result = await trx.deleteFrom('task_history').where('task_id', 'in', ids).executeTakeFirst()
-    return Number(result.numDeletedRows ?? 0)
-  })
 }
 
 /** Mean run time of the last `sample` completions in a queue (null without any): the basis of ETAs. */
@@ -284,8 +243,10 @@ export async function recordLostAttempts(
     .expression(
       sql`select x.task_id, n, x.task, x.queue, 'lost', ${JSON.stringify(lost)}::jsonb, now()
           from jsonb_to_recordset(${JSON.stringify(relevant.map((t) => ({ task_id: t.taskId, task: t.task, queue: t.queue, before: t.before })))}::jsonb) as x(task_id uuid, task text, queue text, before int)
-          cross join lateral generate_series(1, x.before - 1) as n`,
+          cross join lateral generate_series(1, x.before - 1) as n
+          where not exists (select 1 from ${table(db, 'task_attempt')} a where a.task_id = x.task_id and a.attempt = n)`,
     )
-    .onConflict((oc) => oc.columns(['task_id', 'attempt']).doNothing())
+    // The key includes finished_at (partitioned by it), so "this attempt has a row" is the NOT EXISTS.
+    .onConflict((oc) => oc.columns(['task_id', 'attempt', 'finished_at']).doNothing())
     .execute()
 }

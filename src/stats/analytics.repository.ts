@@ -187,12 +187,14 @@ export async function analyticsRows(
     bucketMs: number
     task?: string | undefined
     state: { foldedBefore: Date; historyFrom: Date | null }
+    /** The database's now (the SQL cuts the window with now() too). */
+    now: Date
   },
 ): Promise<{ rows: AnalyticsRow[]; rollupBefore: Date | null }> {
   const wholeDays = o.bucketMs % 86_400_000 === 0
   const split = wholeDays ? o.state.foldedBefore : o.state.historyFrom
   // Rollup days overlap the window iff the split (a UTC midnight) is later than the window's start.
-  const rollupBefore = split && split.getTime() > Date.now() - o.windowMs ? split : null
+  const rollupBefore = split && split.getTime() > o.now.getTime() - o.windowMs ? split : null
   const useRollup = rollupBefore !== null
   const parts: Array<Promise<{ rows: RawAnalyticsRow[] }>> = []
   if (wholeDays && useRollup) {

@@ -84,7 +84,7 @@ export async function computeAnalytics(
   // The window's end on the database's clock, which the rows' window (now() − window) is cut by.
   const to = await databaseNow(d.db)
   const state = await rollupState(d.db)
-  const { rows, rollupBefore } = await analyticsRows(d.db, { ...o, state })
+  const { rows, rollupBefore } = await analyticsRows(d.db, { ...o, state, now: to })
   return {
     window: formatDuration(o.windowMs),
     bucket: formatDuration(o.bucketMs),

@@ -3,7 +3,13 @@ import type { Config } from '../config.ts'
 import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
-import { insertHistory, pruneHistory, recordLostAttempts } from '../history/history.repository.ts'
+import { insertHistory, recordLostAttempts } from '../history/history.repository.ts'
+import {
+  type DroppedPartitions,
+  dropExpiredPartitions,
+  ensureHistoryPartitions,
+  pruneProgress,
+} from '../history/partition.repository.ts'
 import { foldNextDay, pruneRollups } from '../history/rollup.repository.ts'
 import { pruneKeys } from '../idempotency/idempotency.repository.ts'
 import type { Logger } from '../logger.ts'
@@ -30,9 +36,9 @@ const LOST_MESSAGE = 'worker lost: its process stopped heartbeating while runnin
  * Background upkeep in processes that supervise:
  * - reconcile: a task whose last attempt died with its worker is failed by pg-boss's monitor, not
  *   by us; record it in history (with a "worker lost" error) so every outcome lands there;
- * - prune: fold every finished UTC day into the rollup (task_rollup), then delete finished history
- *   (only of folded days) and old idempotency keys past retention, in bounded batches, and rollups
- *   past theirs. Folding before pruning is what lets reports outlive history.
+ * - prune: fold every finished UTC day into the rollup (task_rollup), then drop history's monthly
+ *   partitions past retention (only of folded days), and delete old idempotency keys and rollups past
+ *   theirs. Folding before pruning is what lets reports outlive history.
  */
 export class Maintenance {
   readonly #d: MaintenanceDeps
@@ -138,27 +144,24 @@ export class Maintenance {
     return days
   }
 
-  /** Folds due days, then prunes history, idempotency keys and rollups. Returns history rows pruned. */
-  async pruneOnce(): Promise<number> {
+  /**
+   * Makes next months' partitions, folds due days, then drops history partitions past retention and
+   * prunes progress rows, idempotency keys and rollups past theirs.
+   */
+  async pruneOnce(): Promise<DroppedPartitions> {
     const { db, config } = this.#d
+    await ensureHistoryPartitions(db)
     await this.foldOnce()
     // Cutoffs on the database's clock, which stamped the rows they are compared with.
     const now = (await databaseNow(db)).getTime()
-    let total = 0
-    for (;;) {
-      const n = await pruneHistory(
-        db,
-        {
-          completedBefore: new Date(now - config.retentionCompletedMs),
-          failedBefore: new Date(now - config.retentionFailedMs),
-        },
-        1_000,
-      )
-      total += n
-      if (n < 1_000) break
-    }
+    const dropped = await dropExpiredPartitions(db, {
+      completedBefore: new Date(now - config.retentionCompletedMs),
+      failedBefore: new Date(now - config.retentionFailedMs),
+    })
+    if (dropped.dropped.length > 0) this.#d.log.info(dropped, 'dropped history partitions past retention')
+    await pruneProgress(db, new Date(now - Math.max(config.retentionCompletedMs, config.retentionFailedMs)))
     await pruneKeys(db, new Date(now - config.retentionCompletedMs), 10_000)
     await pruneRollups(db, new Date(now - config.retentionRollupMs))
-    return total
+    return dropped
   }
 }

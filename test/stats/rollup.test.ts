@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDb, type Db } from '../../src/db/create-db.ts'
-import { pruneHistory } from '../../src/history/history.repository.ts'
+import { dropExpiredPartitions } from '../../src/history/partition.repository.ts'
 import { foldNextDay, rollupState } from '../../src/history/rollup.repository.ts'
 import { createLogger } from '../../src/logger.ts'
 import { Maintenance } from '../../src/worker/maintenance.ts'
@@ -70,20 +70,23 @@ describe('daily rollup: folded before pruning, exactly once', () => {
   beforeAll(async () => {
     db = await createTestDatabase()
     kdb = createDb({ connectionString: db.url, schema: 'tasklane', max: 2 })
-    // An install whose history starts 6 UTC days ago: 6 days and today of finished tasks.
-    await db.query(`update tasklane.rollup_state set folded_before = current_date - 6`)
-    await fillHistory((q, v) => db.query(q, v), { rows: 30_000, spanMs: 6 * DAY })
+    // An install whose history starts 70 UTC days ago (so at least two whole months lie behind any
+    // cutoff a few days back): 70 days and today of finished tasks, in monthly partitions.
+    await db.query(`update tasklane.rollup_state set folded_before = current_date - 70`)
+    await db.query(`select tasklane.ensure_history_partitions(current_date - 70, current_date)`)
+    await fillHistory((q, v) => db.query(q, v), { rows: 35_000, spanMs: 70 * DAY })
     exact = await exactByDay(db)
-    expect(exact.length).toBeGreaterThanOrEqual(5 * 5)
+    expect(exact.length).toBe(70 * 5)
   })
   afterAll(async () => {
     await kdb?.close()
     await db?.drop()
   })
 
-  it('prunes nothing of a day that is not folded yet', async () => {
-    const n = await pruneHistory(kdb.kysely, { completedBefore: new Date(), failedBefore: new Date() }, 1_000)
-    expect(n).toBe(0)
+  it('drops nothing of a day that is not folded yet', async () => {
+    const now = new Date()
+    const n = await dropExpiredPartitions(kdb.kysely, { completedBefore: now, failedBefore: now })
+    expect(n).toEqual({ dropped: [], deletedRows: 0 })
     expect(await exactByDay(db)).toEqual(exact)
   })
 
@@ -116,10 +119,10 @@ describe('daily rollup: folded before pruning, exactly once', () => {
       Date.parse(`${exact[0].day}T00:00:00Z`),
     )
 
-    // A new process (new pool) folds every due day: the 6 days before today.
+    // A new process (new pool) folds every due day: the 70 days before today.
     await kdb.close()
     kdb = createDb({ connectionString: db.url, schema: 'tasklane', max: 2 })
-    expect(await maintenance(kdb, { completedMs: 3650 * DAY, failedMs: 3650 * DAY }).foldOnce()).toBe(6)
+    expect(await maintenance(kdb, { completedMs: 3650 * DAY, failedMs: 3650 * DAY }).foldOnce()).toBe(70)
     expect(await maintenance(kdb, { completedMs: 3650 * DAY, failedMs: 3650 * DAY }).foldOnce()).toBe(0)
   })
 
@@ -155,16 +158,35 @@ describe('daily rollup: folded before pruning, exactly once', () => {
 
   it('pruning history past retention leaves the reports unchanged', async () => {
     const before = await viewByDay(db)
-    const pruned = await maintenance(kdb, { completedMs: 2 * DAY, failedMs: 3 * DAY }).pruneOnce()
-    expect(pruned).toBeGreaterThan(1_000)
+    const count = async () =>
+      (await db.query('select count(*)::int as n from tasklane.task_history')).rows[0].n
+    const rowsBefore = await count()
+    const { dropped } = await maintenance(kdb, { completedMs: 2 * DAY, failedMs: 3 * DAY }).pruneOnce()
+    // Whole months of history and attempts, dropped, not deleted row by row.
+    const month = (d: Date) => `y${d.getUTCFullYear()}m${String(d.getUTCMonth() + 1).padStart(2, '0')}`
+    const lastMonth = new Date(
+      Date.UTC(
+        new Date(Date.now() - 3 * DAY).getUTCFullYear(),
+        new Date(Date.now() - 3 * DAY).getUTCMonth() - 1,
+        1,
+      ),
+    )
+    expect(dropped).toEqual(
+      expect.arrayContaining([`task_history_${month(lastMonth)}`, `task_attempt_${month(lastMonth)}`]),
+    )
+    expect(await count()).toBeLessThan(rowsBefore)
     expect(await viewByDay(db)).toEqual(before)
+    // Complete history starts at the first month still there: the one holding the completed cutoff.
+    const cutoff = new Date(Date.now() - 2 * DAY)
     const state = await rollupState(kdb.kysely)
-    expect(state.historyFrom?.getTime()).toBe(Math.ceil((Date.now() - 2 * DAY) / DAY) * DAY)
+    expect(state.historyFrom?.toISOString()).toBe(
+      new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), 1)).toISOString(),
+    )
     // A 365-day report over the view still has every day.
     const { rows } = await db.query(
       `select count(distinct day)::int as days from tasklane.daily_task_rollup where day >= current_date - 365`,
     )
-    expect(rows[0].days).toBe(7)
+    expect(rows[0].days).toBe(71)
   })
 
   it('analytics over a window longer than history reads the rollup for the days history lost', async () => {
@@ -172,7 +194,7 @@ describe('daily rollup: folded before pruning, exactly once', () => {
     try {
       const state = await rollupState(kdb.kysely)
       for (const bucket of ['1d', '1h']) {
-        const a = await api.getAnalytics({ window: '30d', bucket })
+        const a = await api.getAnalytics({ window: '70d', bucket })
         const split = (bucket === '1d' ? state.foldedBefore : state.historyFrom)!
         expect(a.rollupBefore).toBe(split.toISOString())
         const old = a.rows.filter((r) => Date.parse(r.bucket) < split.getTime())
