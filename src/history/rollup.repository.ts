@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import { fn, jobTable, table } from '../stats/sql-parts.ts'
+import { finalFailureOf, fn, jobTable, table } from '../stats/sql-parts.ts'
 
 /**
  * All SQL of the daily rollup (migration 0003_a, docs/sql.md): folding finished days of history into
@@ -96,7 +96,7 @@ function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
       select a.task, a.queue, count(*) as n
       from ${table(db, 'task_attempt')} a
       left join ${table(db, 'task_history')} f
-        on f.task_id = a.task_id and f.status = 'failed' and f.attempts = a.attempt
+        on ${finalFailureOf(from)}
       where a.finished_at >= ${from} and a.finished_at < ${to} and f.task_id is null
       group by 1, 2
     ),

@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import { EPOCH, fn, since, table } from './sql-parts.ts'
+import { EPOCH, finalFailureOf, fn, since, table } from './sql-parts.ts'
 
 export interface AnalyticsRow {
   task: string
@@ -57,7 +57,7 @@ export function analyticsQuery(db: Kysely<Database>, o: AnalyticsQueryOptions) {
       select a.task, date_bin(${width}, a.finished_at, ${EPOCH}) as bucket, count(*) as retried
       from ${table(db, 'task_attempt')} a
       left join ${table(db, 'task_history')} f
-        on f.task_id = a.task_id and f.status = 'failed' and f.attempts = a.attempt
+        on ${finalFailureOf(from)}
       where a.finished_at >= ${from} and f.task_id is null ${taskFilter(sql.ref('a.task'))}
       group by 1, 2
     )
@@ -127,7 +127,7 @@ export function rollupAnalyticsQuery(db: Kysely<Database>, o: RollupAnalyticsOpt
         select a.task, date_bin(${width}, a.finished_at, ${EPOCH}), 0, 0, 0, 1
         from ${table(db, 'task_attempt')} a
         left join ${table(db, 'task_history')} f
-          on f.task_id = a.task_id and f.status = 'failed' and f.attempts = a.attempt
+          on ${finalFailureOf(hFrom)}
         where a.finished_at >= ${hFrom} and f.task_id is null ${taskFilter(sql.ref('a.task'))}
       ) x
       group by 1, 2

@@ -29,6 +29,17 @@ export function fn(db: Kysely<Database>, name: string) {
   return schema ? sql`${sql.id(schema, name)}` : sql`${sql.id(name)}`
 }
 
+/**
+ * Join condition "this failed attempt was its task's final failure" (f: task_history, a:
+ * task_attempt), bounded in time: the final failure's history row is written with the attempt (same
+ * finish time) or, for a lost worker, within seconds by maintenance. The bound lets the planner skip
+ * old months of the partitioned history (migration 0003_b) instead of hashing all failed history.
+ */
+export function finalFailureOf(windowStart: RawBuilder<unknown>) {
+  return sql`f.task_id = a.task_id and f.status = 'failed' and f.attempts = a.attempt
+    and f.finished_at >= ${windowStart} - interval '1 day'`
+}
+
 // Buckets start at multiples of their width from the Unix epoch: hourly buckets start on the hour (UTC).
 export const EPOCH = sql`timestamptz 'epoch'`
 

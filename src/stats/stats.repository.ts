@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import { jobTable, since, table } from './sql-parts.ts'
+import { finalFailureOf, jobTable, since, table } from './sql-parts.ts'
 
 /**
  * All SQL behind TaskStats, /metrics and analytics. Every query over history starts from
@@ -83,7 +83,7 @@ export function windowFiguresQuery(
           filter (where a.started_at is not null), 0) as busy_s
       from ${table(db, 'task_attempt')} a
       left join ${table(db, 'task_history')} f
-        on f.task_id = a.task_id and f.status = 'failed' and f.attempts = a.attempt
+        on ${finalFailureOf(from)}
       where a.finished_at >= ${from}
     ),
     r as (
