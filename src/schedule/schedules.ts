@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import { buildRequest } from '../enqueue/enqueue-request.ts'
+import { parseInstant } from '../enqueue/instant.ts'
 import { unstorableText } from '../enqueue/json-args.ts'
 import { TasklaneError } from '../errors.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
@@ -147,12 +148,10 @@ export async function previewSchedule(
   const count = checkCount(opts.count ?? 5)
   let from: Date
   if (opts.from !== undefined) {
-    from = new Date(opts.from)
-    // An instant needs its offset: without one, JavaScript would read the server's local time.
-    const noOffset = typeof opts.from === 'string' && !/(Z|[+-]\d\d:?\d\d)$/i.test(opts.from.trim())
-    if (Number.isNaN(from.getTime()) || noOffset) {
-      throw invalid('from', 'from must be an instant with an offset, like 2026-03-29T00:00:00Z')
-    }
+    const instant = parseInstant(opts.from)
+    if ('problem' in instant)
+      throw invalid('from', `from ${JSON.stringify(opts.from)} is invalid: ${instant.problem}`)
+    from = new Date(instant.ms)
   } else from = d.clock?.() ?? (await databaseNow(d.db))
   return nextRuns(spec, from, count).map((t) => t.toISOString())
 }
