@@ -11,7 +11,7 @@ import {
   type EnqueueRequest,
   type EnqueueResult,
 } from './enqueue/enqueue-request.ts'
-import { writeRequests } from './enqueue/enqueue-writer.ts'
+import { judgeStarts, writeRequests } from './enqueue/enqueue-writer.ts'
 import { TasklaneError } from './errors.ts'
 import type { EventBus } from './events/event-bus.ts'
 import type { TaskEvent } from './events/event-types.ts'
@@ -66,6 +66,7 @@ export class Tasklane {
   #stopping: Promise<void> | null = null
   #r: Running | null = null
   #startedAt: Date | null = null
+  #startedMono = 0
   #busyMsTotal = 0
   readonly #hooks: TasklaneHooks
 
@@ -149,6 +150,7 @@ export class Tasklane {
         this.#r = r
         this.#state = 'started'
         this.#startedAt = new Date()
+        this.#startedMono = performance.now()
         if (r.runners.length > 0 && this.#hooks.has('worker:start')) {
           const queues = Object.fromEntries(r.runners.map((q) => [q.queue, q.concurrency]))
           this.#hooks.emit('worker:start', { workerId: this.workerId, queues })
@@ -211,7 +213,8 @@ export class Tasklane {
     const hadWorkers = (this.#r.runners?.length ?? 0) > 0
     await stopRuntime(this.#r, timeoutMs)
     if (hadWorkers && this.#hooks.has('worker:stop')) {
-      const uptimeMs = this.#startedAt ? Date.now() - this.#startedAt.getTime() : 0
+      // A duration: the monotonic clock.
+      const uptimeMs = this.#startedAt ? Math.round(performance.now() - this.#startedMono) : 0
       this.#hooks.emit('worker:stop', { workerId: this.workerId, uptimeMs })
     }
     this.log.info({ workerId: this.workerId }, 'tasklane stopped')
@@ -302,6 +305,8 @@ export class Tasklane {
       return r.db.kysely.transaction().execute((trx) => writeRequests(trx, deps, requests))
     }
     await r.committer.submit(requests)
+    // Written already: if the clock cannot be read now, the status keeps its provisional value.
+    await judgeStarts(r.db.kysely, requests).catch(() => {})
     return requests.map((q) => ({
       taskId: q.id,
       task: q.task.name,

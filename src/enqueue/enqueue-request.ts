@@ -34,6 +34,8 @@ export interface EnqueueRequest {
   priority: TaskPriority
   /** pg-boss startAfter: an ISO instant, or an interval relative to the database clock. */
   startAfter: string | null
+  /** The absolute start asked for (epoch ms), or null: judged against the database's clock on write. */
+  startAfterMs: number | null
   deferred: boolean
   idempotencyKey: string | null
   /** What the request means, compared (hashed by PostgreSQL) when an idempotency key is reused. */
@@ -113,8 +115,8 @@ export function buildRequest(
     }
     startAfterMs = at.ms
     startAfter = new Date(at.ms).toISOString()
-    // Only the reported status ('scheduled' or 'queued') reads this process's clock; when the task
-    // becomes ready is decided by the database's.
+    // Provisional: the writer judges it against the database's clock (judgeStarts), which decides
+    // when the task becomes ready.
     deferred = at.ms > Date.now()
   }
   const key = opts.idempotencyKey
@@ -135,6 +137,7 @@ export function buildRequest(
     args: storedArgs,
     priority,
     startAfter,
+    startAfterMs,
     deferred,
     idempotencyKey: key ?? null,
     canonical: canonicalRequest({

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
 import { TasklaneError } from '../errors.ts'
 import { claimKeys, findKeys } from '../idempotency/idempotency.repository.ts'
@@ -22,6 +23,7 @@ export async function writeRequests(
   deps: WriterDeps,
   requests: EnqueueRequest[],
 ): Promise<EnqueueResult[]> {
+  await judgeStarts(trx, requests)
   const keyed = requests.filter((r) => r.idempotencyKey)
   const outcomes = await claimKeys(
     trx,
@@ -65,6 +67,17 @@ export async function writeRequests(
   })
   await insertJobs(trx, deps, fresh)
   return results
+}
+
+/**
+ * Sets each request's `deferred` (the `scheduled` status it answers) by comparing an absolute
+ * startAfter with the database's clock — the one that decides when the task is ready — rather than
+ * this process's. One query, and only when some request names an instant.
+ */
+export async function judgeStarts(db: Kysely<any>, requests: EnqueueRequest[]): Promise<void> {
+  if (!requests.some((r) => r.startAfterMs !== null)) return
+  const now = (await databaseNow(db)).getTime()
+  for (const r of requests) if (r.startAfterMs !== null) r.deferred = r.startAfterMs > now
 }
 
 /** Inserts jobs through pg-boss, one statement per queue (each carries pg-boss's NOTIFY wake-up). */

@@ -115,6 +115,7 @@ export async function retryTask(d: ControlDeps, taskId: string): Promise<void> {
           args: h.args,
           priority,
           startAfter: null,
+          startAfterMs: null,
           deferred: false,
           idempotencyKey: null,
           // No key, so never compared; kept whole so the request type has one shape.

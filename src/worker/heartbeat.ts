@@ -31,9 +31,9 @@ export class Heartbeat {
   readonly #d: HeartbeatDeps
   #timer: NodeJS.Timeout | null = null
   #lastCpu = process.cpuUsage()
-  #lastAt = Date.now()
+  #lastAt = performance.now()
   #beating: Promise<void> | null = null
-  #lastBeatAt = 0
+  #lastBeatAt = Number.NEGATIVE_INFINITY
 
   constructor(deps: HeartbeatDeps) {
     this.#d = deps
@@ -48,7 +48,7 @@ export class Heartbeat {
     // process's own setting and those stamped on the jobs it holds: a job enqueued by a process with a
     // 5 s timeout must be touched every ~1.7 s even where this worker's own timeout is 30 s.
     this.#timer = setInterval(() => {
-      if (this.#beating || Date.now() - this.#lastBeatAt < this.#dueEveryMs()) return
+      if (this.#beating || performance.now() - this.#lastBeatAt < this.#dueEveryMs()) return
       this.#beating = this.runOnce()
         .catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'heartbeat failed'))
         .finally(() => {
@@ -76,7 +76,7 @@ export class Heartbeat {
   }
 
   async runOnce(): Promise<void> {
-    this.#lastBeatAt = Date.now()
+    this.#lastBeatAt = performance.now()
     const { db, boss, workerId, runners } = this.#d
     for (const runner of runners()) {
       const claims = runner.claims()
@@ -88,7 +88,7 @@ export class Heartbeat {
         if (!touched.has(job.id)) runner.abort(job.id, 'lost')
       }
     }
-    const now = Date.now()
+    const now = performance.now()
     const cpu = process.cpuUsage(this.#lastCpu)
     const cpuPercent = ((cpu.user + cpu.system) / 1000 / Math.max(1, now - this.#lastAt)) * 100
     this.#lastCpu = process.cpuUsage()

@@ -72,6 +72,19 @@ describe('one clock: the database’s', () => {
     expect(rows[0].finished_at.getTime()).toBeLessThanOrEqual(started)
   })
 
+  it("answers an enqueue's status ('scheduled') on the database's clock", async () => {
+    // A process 10 minutes ahead enqueues a task due in 5 minutes by the database's clock.
+    const { rows } = await db.query(`select now() + interval '5 minutes' as at`)
+    const child = spawnTs(
+      'test/engine/fixtures/enqueue-at.ts',
+      { DATABASE_URL: db.url, START_AFTER: rows[0].at.toISOString(), FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+      [],
+      ['faketime', '-f', '+10m'],
+    )
+    expect(await child.waitForLine(/^status /)).toBe('status scheduled')
+    await child.exited
+  })
+
   it('counts the task in getTaskStats() windows, which the database cuts by its own now()', async () => {
     const { taskId } = await tasks.addTask(stamp, {})
     await tasks.waitFor(taskId, { timeout: '60s' })
