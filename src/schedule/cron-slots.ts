@@ -124,9 +124,11 @@ function checkFields(cron: string): void {
 export function nextRuns(spec: CronSpec, after: Date, count: number): Date[] {
   const afterMs = after.getTime()
   const zone = zoneOf(spec.tz)
-  // Walk local wall times from a little before `after`'s: the second pass of a repeated hour has wall
-  // times earlier than `after`'s own when `after` falls in its first pass.
-  const startWall = afterMs + zone.offset(afterMs) - MARGIN
+  // Near a transition (within MARGIN either side), walk local wall times from a little before
+  // `after`'s: the second pass of a repeated hour has wall times earlier than `after`'s own when
+  // `after` falls in (or just before) its first pass. Elsewhere wall time and instants move together.
+  const steady = steadyAround(zone, afterMs)
+  const startWall = afterMs + zone.offset(afterMs) - (steady ? 0 : MARGIN)
   const walls = CronExpressionParser.parse(spec.expression, {
     tz: 'UTC',
     strict: false,
@@ -148,20 +150,30 @@ export function nextRuns(spec: CronSpec, after: Date, count: number): Date[] {
       found.push(t)
       if (t > afterMs) ahead++
     }
-    // Checked every few steps or hours of wall time: compacting (sort, one per minute) is the costly part.
-    if (ahead >= count && ((step & 31) === 0 || wall - checkedAt > MARGIN)) {
+    // Away from transitions, checked at once; near one, every few steps or hours of wall time
+    // (compacting, a sort, is then the costly part of the walk).
+    if (ahead >= count && (steady || (step & 31) === 0 || wall - checkedAt > MARGIN)) {
       checkedAt = wall
       found = oncePerMinute(found)
       const upcoming = found.filter((t) => t > afterMs)
       ahead = upcoming.length
       const last = upcoming[count - 1]
-      if (last !== undefined && wall - MARGIN > last + zone.offset(last)) break
+      // Done once no later wall time can map before `last`: no transition within MARGIN of it
+      // (either side: a repeated hour maps later wall times to earlier instants), or the walk is
+      // MARGIN past it.
+      if (last !== undefined && (steadyAround(zone, last) || wall - MARGIN > last + zone.offset(last))) break
     }
   }
   return oncePerMinute(found)
     .filter((t) => t > afterMs)
     .slice(0, count)
     .map((t) => new Date(t))
+}
+
+/** No offset change within MARGIN of `t`, either side (transitions are at least months apart). */
+function steadyAround(zone: Zone, t: number): boolean {
+  const offset = zone.offset(t)
+  return zone.offset(t - MARGIN) === offset && zone.offset(t + MARGIN) === offset
 }
 
 function oncePerMinute(instants: number[]): number[] {

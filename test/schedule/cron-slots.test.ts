@@ -101,6 +101,40 @@ describe('cron slots keep local time across DST (classic rule)', () => {
   })
 })
 
+describe('the preview is what fires: each slot follows from the one before', () => {
+  const windows = [
+    ['Europe/Berlin', '2026-03-29T01:00:00Z'],
+    ['Europe/Berlin', '2026-10-25T01:00:00Z'],
+    ['America/New_York', '2026-03-08T07:00:00Z'],
+    ['America/New_York', '2026-11-01T06:00:00Z'],
+  ] as const
+  const expressions = [
+    '0 2 * * *',
+    '30 2 * * *',
+    '30 1 * * *',
+    '30 * * * *',
+    '*/20 * * * *',
+    '*/15 2 * * *',
+    '7 */2 * * *',
+  ]
+  it.each(windows)('%s around %s, from every 7th minute', (tz, jump) => {
+    const from = Date.parse(jump) - 6 * 3_600_000
+    for (const cron of expressions) {
+      const spec = parseCron(cron, tz)
+      const all = nextRuns(spec, new Date(from), 100).map((t) => t.getTime())
+      for (let at = from; at < Date.parse(jump) + 6 * 3_600_000; at += 7 * 60_000) {
+        const expected = all.find((t) => t > at)
+        const [next] = nextRuns(spec, new Date(at), 1)
+        expect({ cron, at: new Date(at).toISOString(), next: next?.toISOString() }).toEqual({
+          cron,
+          at: new Date(at).toISOString(),
+          next: expected === undefined ? undefined : new Date(expected).toISOString(),
+        })
+      }
+    }
+  })
+})
+
 describe('cron input is refused, not reinterpreted', () => {
   const refusal = (cron: unknown, tz: unknown = 'UTC') => {
     try {
