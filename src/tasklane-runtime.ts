@@ -4,8 +4,7 @@ import { createDb, type Db } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { toTimerMs } from './duration.ts'
 import { GroupCommitter } from './enqueue/group-committer.ts'
-import { publishSqlApi } from './enqueue/sql-api.repository.ts'
-import { sqlApiRows } from './enqueue/sql-api.ts'
+import { publishForSqlApi } from './enqueue/sql-api.ts'
 import { EventBus } from './events/event-bus.ts'
 import { EventPublisher } from './events/event-publisher.ts'
 import type { BusMessage } from './events/event-types.ts'
@@ -148,13 +147,13 @@ export async function startRuntime(
   await boss.start()
   await ensureQueues(ctx, boss)
   // The SQL API (<schema>.add_task) reads this process's task definitions; its queues exist now.
-  const { setting, definitions } = sqlApiRows(ctx.registry, {
+  await publishForSqlApi(db.kysely, ctx.registry, {
     bossSchema: config.bossSchema,
     dbBackend: config.dbBackend,
     heartbeatSeconds,
     publishedBy: ctx.workerId,
+    log,
   })
-  await publishSqlApi(db.kysely, setting, definitions)
   await bus.start()
   r.runners = createRunners(ctx, r)
   if (r.runners.length > 0) {

@@ -1,9 +1,13 @@
+import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
+import type { Database } from '../db/database.ts'
 import { canonicalRequest } from '../idempotency/canonical-request.ts'
+import type { Logger } from '../logger.ts'
 import { defineTask, type TaskDefinition } from '../tasks/define-task.ts'
 import { PRIORITIES, toBossPriority } from '../tasks/priority.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
 import { type EnqueueRequest, toBossJob } from './enqueue-request.ts'
+import { publishSqlApi } from './sql-api.repository.ts'
 
 /**
  * What the SQL API (`<schema>.add_task`, migration 0004) reads about one task: its defaults in
@@ -39,6 +43,28 @@ export interface SqlApiContext {
   heartbeatSeconds: number
   /** The publishing process (its worker id), for operators reading task_definition. */
   publishedBy: string
+}
+
+/**
+ * Publishes this process's task definitions for the SQL API (at start, once its queues exist). A
+ * schema without migration 0004 (a deployment that migrates separately and has not yet) is not a
+ * reason to refuse to start: the SQL API does not exist there, so it is logged and skipped.
+ */
+export async function publishForSqlApi(
+  db: Kysely<Database>,
+  registry: TaskRegistry,
+  { log, ...ctx }: SqlApiContext & { log: Logger },
+): Promise<void> {
+  const { setting, definitions } = sqlApiRows(registry, ctx)
+  try {
+    await publishSqlApi(db, setting, definitions)
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P01') throw err // undefined_table
+    log.warn(
+      { err: (err as Error).message },
+      'the SQL API (add_task) is not installed in this schema: run `tasklane migrate` to apply migration 0004',
+    )
+  }
 }
 
 /** The settings row and one definition row per registered task, sorted by name (stable lock order). */

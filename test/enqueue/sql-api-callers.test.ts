@@ -3,6 +3,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/http/app.ts'
+import { createLogger } from '../../src/logger.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { call } from '../http/helpers/call.ts'
@@ -169,6 +170,26 @@ describe('SQL API callers', () => {
       expect((await web.getTask(queued.rows[0].task_id))?.queue).toBe('reports')
     } finally {
       await web.stop()
+    }
+  })
+
+  it('a process starts on a schema without the SQL API (migration 0004 not applied), saying so', async () => {
+    const bare = await createTestDatabase()
+    try {
+      await bare.query(`drop function tasklane.add_task, tasklane.add_tasks;
+        drop table tasklane.task_definition, tasklane.setting;
+        delete from tasklane.tasklane_migration where name = '0004_sql_enqueue'`)
+      const warnings: string[] = []
+      const log = createLogger('warn', { write: (line: string) => void warnings.push(line) })
+      const started = await startTasklane(bare.url, [welcome], { workers: 0, logger: log })
+      try {
+        expect(started.started).toBe(true)
+        expect(warnings.join('')).toContain('run `tasklane migrate` to apply migration 0004')
+      } finally {
+        await started.stop()
+      }
+    } finally {
+      await bare.drop()
     }
   })
 })
