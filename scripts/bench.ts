@@ -6,7 +6,7 @@
 //                                          figures and docs/images/bench-*.svg
 //   npx tsx scripts/bench.ts --quick       ~2-3 minutes, 1 round, shorter timed runs
 //   npx tsx scripts/bench.ts --smoke       ~30 s quiet (seconds per run): proves the harness runs (test/bench/)
-//   options: --scenario=drain,latency  --system=tasklane,pg-boss  --no-ceiling  --out=FILE  --report
+//   options: --scenario=drain,latency  --system=tasklane,pg-boss  --no-ceiling  --out=FILE  --report  --rounds=N
 //            --ablations / --no-ablations (tasklane with each design choice undone; on in full and smoke)
 //
 // stdout: one JSON line per figure (median over rounds), then the ratio and target tables.
@@ -35,6 +35,7 @@ import {
 import { type RunNote, runPlan } from './bench/runner.ts'
 import { type Mode, SCALES } from './bench/scale.ts'
 import { scenarios } from './bench/scenarios.ts'
+import { stats10m } from './bench/stats-scale.scenario.ts'
 import type { SystemFactory } from './bench/system.ts'
 import { tasklaneScenarios } from './bench/tasklane.scenarios.ts'
 import { TasklaneSystem } from './bench/tasklane.system.ts'
@@ -49,7 +50,12 @@ const args = process.argv.slice(2)
 // Ablations (tasklane with one design choice undone) run in full and smoke runs; --quick only with --ablations.
 const withAblations =
   args.includes('--ablations') || (!args.includes('--quick') && !args.includes('--no-ablations'))
-const ALL_SCENARIOS = [...scenarios, ...tasklaneScenarios, ...(withAblations ? ablationScenarios() : [])]
+const ALL_SCENARIOS = [
+  ...scenarios,
+  ...tasklaneScenarios,
+  stats10m,
+  ...(withAblations ? ablationScenarios() : []),
+]
 
 const option = (name: string) =>
   args
@@ -59,7 +65,8 @@ const option = (name: string) =>
     .join('=')
 const list = (name: string) => option(name)?.split(',').filter(Boolean)
 const mode: Mode = args.includes('--smoke') ? 'smoke' : args.includes('--quick') ? 'quick' : 'full'
-const scale = SCALES[mode]
+// --rounds=N overrides the mode's rounds (one 10M-row stats-10m round takes tens of minutes).
+const scale = option('rounds') ? { ...SCALES[mode], rounds: Number(option('rounds')) } : SCALES[mode]
 const onlyScenarios = list('scenario')
 const onlySystems = list('system')
 const unknown = onlyScenarios?.filter((s) => !ALL_SCENARIOS.some((x) => x.name === s))

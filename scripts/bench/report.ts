@@ -139,6 +139,16 @@ export function targetRows(figures: readonly Figure[]): TargetRow[] {
       met: v === undefined ? undefined : v < 100,
     })
   }
+  const scaleTargets: Array<[string, string, number]> = [
+    ['GET /stats p99 < 50 ms (10M rows)', 'stats p99 ms', 50],
+    ['GET /analytics (24 h / 1 h) p99 < 100 ms (10M rows)', 'analytics p99 ms', 100],
+    ['365-day per-task percentiles in SQL < 200 ms', 'sql 365-day percentiles p99 ms', 200],
+    ["retention of one month's partition < 1 s", 'drop one month ms', 1000],
+  ]
+  for (const [target, unit, limit] of scaleTargets) {
+    const v = get('stats-10m', 'tasklane', unit)
+    rows.push({ target, measured: `${num(v, 1)} ms`, met: v === undefined ? undefined : v < limit })
+  }
   const rss = get('memory', 'tasklane', 'peak RSS MB')
   rows.push({
     target: 'worker peak RSS < 150 MB',

@@ -15,6 +15,10 @@ export interface Scale {
   httpConnections: number
   statsRows: number
   statsRequests: number
+  /** stats-10m: history rows, over how many days, and days of rollup before them. */
+  scaleRows: number
+  scaleDays: number
+  rollupDays: number
   memoryTasks: number
   ceilingSeconds: number
   ceilingClients: number[]
@@ -32,6 +36,9 @@ export const SCALES: Readonly<Record<Mode, Scale>> = Object.freeze({
     httpConnections: 50,
     statsRows: 1_000_000,
     statsRequests: 200,
+    scaleRows: 10_000_000,
+    scaleDays: 90,
+    rollupDays: 730,
     memoryTasks: 100_000,
     ceilingSeconds: 10,
     ceilingClients: [1, 32],
@@ -47,6 +54,9 @@ export const SCALES: Readonly<Record<Mode, Scale>> = Object.freeze({
     httpConnections: 50,
     statsRows: 1_000_000,
     statsRequests: 50,
+    scaleRows: 1_000_000,
+    scaleDays: 90,
+    rollupDays: 730,
     memoryTasks: 30_000,
     ceilingSeconds: 3,
     ceilingClients: [1, 32],
@@ -62,6 +72,9 @@ export const SCALES: Readonly<Record<Mode, Scale>> = Object.freeze({
     httpConnections: 4,
     statsRows: 5_000,
     statsRequests: 3,
+    scaleRows: 5_000,
+    scaleDays: 90,
+    rollupDays: 30,
     memoryTasks: 500,
     ceilingSeconds: 1,
     ceilingClients: [1],

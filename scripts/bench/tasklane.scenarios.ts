@@ -81,13 +81,19 @@ const TASK_NAMES = 8
  * attempts, 2% cancelled; 2.5% of the completed ones succeeded on a retry. Failed attempts go to
  * task_attempt as tasklane writes them. Deterministic (setseed) so rounds compare.
  */
-export async function fillHistory(dbUrl: string, rows: number): Promise<void> {
+export async function fillHistory(dbUrl: string, rows: number, days = 30, chunk = 1_000_000): Promise<void> {
   const client = new pg.Client({ connectionString: dbUrl })
   await client.connect()
   try {
+    // The monthly partitions maintenance would have made as the months went by (migration 0003_b).
+    await client.query(`select tasklane.ensure_history_partitions(current_date - $1::int, current_date)`, [
+      days,
+    ])
     await client.query('select setseed(0.42)')
-    await client.query(
-      `insert into tasklane.task_history (task_id, task, queue, priority, status, args, result, error,
+    // In chunks of `chunk` rows: one statement per chunk keeps each transaction (and its WAL) bounded.
+    for (let from = 1; from <= rows; from += chunk) {
+      await client.query(
+        `insert into tasklane.task_history (task_id, task, queue, priority, status, args, result, error,
          attempts, max_attempts, created_at, start_after, started_at, finished_at, wait_ms, duration_ms,
          worker_id, cpu_ms)
        select id, 'task-' || (i % ${TASK_NAMES}), 'default', 10 * (i % 4), status, jsonb_build_object('n', i),
@@ -99,15 +105,16 @@ export async function fillHistory(dbUrl: string, rows: number): Promise<void> {
          'bench-worker', 1
        from (
          select i, gen_random_uuid() as id,
-           now() - (i::float8 / $1) * interval '30 days' as finished,
+           now() - (i::float8 / $1) * make_interval(days => $4) as finished,
            make_interval(secs => (random() * random() * 5)) as run,
            make_interval(secs => (random() * random() * 20)) as wait,
            case when i % 50 = 0 then 'failed' when i % 50 = 1 then 'cancelled' else 'completed' end as status,
            case when i % 50 = 0 then 3 when i % 40 = 3 then 2 else 1 end as attempts
-         from generate_series(1, $1) i
+         from generate_series($2::int, $3::int) i
        ) s`,
-      [rows],
-    )
+        [rows, from, Math.min(rows, from + chunk - 1), days],
+      )
+    }
     // One failed attempt per retried success, three per final failure (the last one is the final).
     await client.query(`
       insert into tasklane.task_attempt (task_id, attempt, task, queue, outcome, error, started_at, finished_at,

@@ -20,6 +20,7 @@ const SHARED_UNITS: Record<(typeof SHARED_SCENARIOS)[number], string[]> = {
 const TASKLANE_ONLY: Record<string, string[]> = {
   'http-enqueue': ['requests/s', 'p50 ms', 'p99 ms', 'non-2xx'],
   'stats-1m': ['stats p50 ms', 'stats p99 ms', 'analytics p50 ms', 'analytics p99 ms'],
+  'stats-10m': ['stats p99 ms', 'analytics p99 ms', 'sql 365-day percentiles p99 ms', 'drop one month ms'],
   memory: ['peak RSS MB', 'tasks/s'],
 }
 
