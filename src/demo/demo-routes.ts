@@ -6,7 +6,7 @@ import type { DemoTasks } from './demo-tasks.ts'
 import { estimateDuration } from './estimate-duration.ts'
 import { catzillaStats, taskAnalytics, taskPerformance } from './stats-shapes.ts'
 
-/** The recurring health check of POST /start-monitoring: pg-boss cron resolves to the minute. */
+/** The recurring health check of POST /start-monitoring: schedules resolve to the minute. */
 export const MONITORING_CRON = '* * * * *'
 
 /**
