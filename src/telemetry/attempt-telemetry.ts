@@ -2,6 +2,7 @@ import { type Context, context, type Span, SpanKind } from '@opentelemetry/api'
 import { fromBossPriority } from '../tasks/priority.ts'
 import type { ErrorInfo } from '../worker/error-info.ts'
 import { attemptNumber, type LeasedJob } from '../worker/leased-job.ts'
+import type { SettledStatus } from '../worker/settler.ts'
 import type { TaskAttemptEvent, TasklaneHooks } from './lifecycle-hooks.ts'
 import { ATTR } from './semconv.ts'
 import { extractContext } from './trace-context.ts'
@@ -9,9 +10,6 @@ import { messagingAttributes, recordError, spanName, startSpan, tracingEnabled }
 
 /** How an attempt ended, as seen by the worker (`tasklane.task.outcome`). */
 export type AttemptOutcome = 'success' | 'failed' | 'timeout' | 'cancelled' | 'lost' | 'shutdown'
-
-/** The task's status once the outcome is recorded (`tasklane.task.status` of the settle span). */
-export type SettledStatus = 'completed' | 'retrying' | 'failed' | 'lost'
 
 /**
  * Makes the per-attempt observation (run span, settle span, lifecycle events, log ids) for a queue
@@ -139,16 +137,24 @@ export class AttemptObservation {
     ).span
   }
 
-  /** The outcome is recorded (`status`), or could not be (`err`): ends the settle span, emits the event. */
-  settled(status: SettledStatus | null, err?: unknown): void {
+  /**
+   * The outcome is recorded (`status`), or could not be (`err`): ends the settle span, emits the event.
+   * `recorded` is the error a completion was recorded with instead (its result could not be stored).
+   */
+  settled(status: SettledStatus | null, err?: unknown, recorded?: ErrorInfo): void {
     const span = this.#settle
     if (span) {
       if (status) span.setAttribute(ATTR.status, status)
       if (err !== undefined) recordError(span, err)
+      else if (recorded) recordError(span, recorded.message, recorded.type)
       span.end()
     }
     const f = this.#finish
     if (!f || !status) return
+    if (recorded) {
+      f.error = recorded
+      f.outcome = 'failed'
+    }
     const durationMs = f.finishedAt.getTime() - this.#event.startedAt.getTime()
     if (status === 'completed') {
       if (this.#hooks.has('task:success')) {

@@ -377,8 +377,16 @@ export class QueueRunner {
       // (its claim stays heartbeated until then; stop() waits for it through settler.drain()).
       this.#settling.set(job.id, job)
       void settler
-        .complete({ job, result: value, startedAt, finishedAt, ...profile })
-        .then(obs && (() => obs.settled('completed')), (err) => {
+        // A traced attempt's logger carries its trace ids into the settler's lines about it.
+        .complete({
+          job,
+          result: value,
+          startedAt,
+          finishedAt,
+          ...profile,
+          log: obs?.logBindings ? logger() : childLog,
+        })
+        .then(obs && ((settled) => obs.settled(settled.status, undefined, settled.error)), (err) => {
           obs?.settled(null, err)
           logger().error(
             { err },

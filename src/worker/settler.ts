@@ -19,7 +19,22 @@ export interface Completion {
   finishedAt: Date
   cpuMs?: number | null
   peakMemoryMb?: number | null
+  /** The attempt's logger (it carries the trace ids), for lines about this completion. */
+  log?: Logger | undefined
 }
+
+/** A task's status once an attempt's outcome is recorded; 'lost' when its claim had lapsed (nothing recorded). */
+export type SettledStatus = 'completed' | 'retrying' | 'failed' | 'lost'
+
+/** What became of a completion: its status, and the error when it was recorded as a failure instead. */
+export interface CompletionSettled {
+  status: SettledStatus
+  error?: ErrorInfo
+}
+
+// Shared answers: the common outcomes allocate nothing per task.
+const COMPLETED: CompletionSettled = Object.freeze({ status: 'completed' })
+const LOST: CompletionSettled = Object.freeze({ status: 'lost' })
 
 export interface Failure {
   job: LeasedJob
@@ -41,7 +56,7 @@ export interface SettlerDeps {
 
 interface Pending {
   item: Completion
-  resolve(): void
+  resolve(settled: CompletionSettled): void
   reject(err: unknown): void
 }
 
@@ -59,8 +74,13 @@ export class Settler {
     this.#deps = deps
   }
 
-  complete(item: Completion): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Resolves once the completion is committed, with the task's status: 'completed'; 'lost' when it was
+   * fenced out (cancelled or re-leased meanwhile); 'failed' with the error when the database refused
+   * the result.
+   */
+  complete(item: Completion): Promise<CompletionSettled> {
+    return new Promise<CompletionSettled>((resolve, reject) => {
       this.#pending.push({ item, resolve, reject })
       if (!this.#flushing) this.#flushing = this.#flushLoop()
     })
@@ -87,8 +107,8 @@ export class Settler {
   async #writeWithRetry(batch: Pending[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#writeCompletions(batch.map((p) => p.item))
-        for (const p of batch) p.resolve()
+        const settled = await this.#writeCompletions(batch.map((p) => p.item))
+        for (const p of batch) p.resolve(settled.has(p.item.job.id) ? COMPLETED : LOST)
         return
       } catch (err) {
         // While the database is down, keep the outcomes and try again: the claims are fenced, so a
@@ -121,27 +141,26 @@ export class Settler {
   async #failUnstored(p: Pending, err: unknown): Promise<void> {
     const { job, startedAt, finishedAt } = p.item
     const reason = clip(String((err as Error)?.message ?? err), 1000)
-    this.#deps.log.error(
+    ;(p.item.log ?? this.#deps.log).error(
       { taskId: job.id, task: job.task, err: reason },
       'result not stored; failing the attempt',
     )
     try {
-      await this.fail({
-        job,
-        error: describeError(new OutcomeNotStoredError(`the task's result could not be stored: ${reason}`)),
-        outcome: 'failed',
-        startedAt,
-        finishedAt,
-      })
-      p.resolve()
+      const error = describeError(
+        new OutcomeNotStoredError(`the task's result could not be stored: ${reason}`),
+      )
+      const status = await this.fail({ job, error, outcome: 'failed', startedAt, finishedAt })
+      p.resolve({ status, error })
     } catch (failure) {
       p.reject(failure)
     }
   }
 
-  async #writeCompletions(items: Completion[]): Promise<void> {
+  /** Returns the ids actually completed (the others were fenced out: cancelled or re-leased meanwhile). */
+  async #writeCompletions(items: Completion[]): Promise<Set<string>> {
     const { db, boss, workerId } = this.#deps
     const byQueue = Map.groupBy(items, (i) => i.job.queue)
+    const completed = new Set<string>()
     await db.transaction().execute(async (trx) => {
       const history: HistoryInsert[] = []
       const events: StatusEvent[] = []
@@ -158,6 +177,7 @@ export class Settler {
         const settled = new Set(response.settled ?? [])
         for (const i of group) {
           if (!settled.has(i.job.id)) continue
+          completed.add(i.job.id)
           history.push({
             taskId: i.job.id,
             task: i.job.task,
@@ -184,6 +204,7 @@ export class Settler {
       await insertHistory(trx, history)
       await notifyEvents(trx, events)
     })
+    return completed
   }
 
   /**

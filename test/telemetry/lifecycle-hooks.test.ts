@@ -31,6 +31,12 @@ const hookDoomed = defineTask({
   },
 })
 
+/** Returns a result a trigger (below) refuses, as a constraint or size limit would. */
+const hookRefused = defineTask({
+  name: 'hook-refused',
+  run: () => ({ poison: true }),
+})
+
 type Recorded = { [K in TasklaneHookName]: { name: K; event: TasklaneHookEvents[K] } }[TasklaneHookName]
 
 describe('lifecycle hooks (tasks.on), no OpenTelemetry SDK registered', () => {
@@ -67,6 +73,14 @@ describe('lifecycle hooks (tasks.on), no OpenTelemetry SDK registered', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase()
+    await db.query(`
+      create function public.refuse_poison() returns trigger language plpgsql as $$
+      begin
+        if new.result ? 'poison' then raise exception 'result refused by policy'; end if;
+        return new;
+      end $$;
+      create trigger refuse_poison before insert on tasklane.task_history
+        for each row execute function public.refuse_poison();`)
     const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' })
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -76,7 +90,7 @@ describe('lifecycle hooks (tasks.on), no OpenTelemetry SDK registered', () => {
     })
     tasks = createTasklane({
       config,
-      tasks: [hookOk, hookFlaky, hookDoomed],
+      tasks: [hookOk, hookFlaky, hookDoomed, hookRefused],
       workers: 2,
       migrate: false,
       poolSize: 4,
@@ -182,6 +196,20 @@ describe('lifecycle hooks (tasks.on), no OpenTelemetry SDK registered', () => {
       error: { type: 'NonRetryableError', message: 'bad input, never retry', retryable: false },
     })
     expect(seen.some((r) => r.name === 'task:retry' && r.event.taskId === taskId)).toBe(false)
+  })
+
+  it('a result the database refuses is a task:failure naming why, not a task:success', async () => {
+    const { taskId } = await tasks.addTask(hookRefused, {})
+    expect((await tasks.waitFor(taskId)).status).toBe('failed')
+    const [failure] = await eventsOf('task:failure', taskId)
+    expect(failure).toMatchObject({
+      taskId,
+      attempt: 1,
+      outcome: 'failed',
+      error: { type: 'OutcomeNotStored', retryable: false },
+    })
+    expect(failure!.error.message).toMatch(/result could not be stored: result refused by policy/)
+    expect(seen.some((r) => r.name === 'task:success' && r.event.taskId === taskId)).toBe(false)
   })
 
   it('task:enqueued reports a deduplicated enqueue as such', async () => {

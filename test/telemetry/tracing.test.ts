@@ -36,6 +36,11 @@ const waitsForCancel = defineTask({
   },
 })
 
+const refused = defineTask({
+  name: 'refused-result',
+  run: () => ({ poison: true }),
+})
+
 describe('tracing in one process, with an SDK and its in-memory exporter', () => {
   let db: TestDatabase
   let tasks: Tasklane
@@ -46,7 +51,16 @@ describe('tracing in one process, with an SDK and its in-memory exporter', () =>
   beforeAll(async () => {
     provider.register()
     db = await createTestDatabase()
-    tasks = await startTasklane(db.url, [whoAmI, slow, waitsForCancel], { workers: 4 })
+    // A result the database refuses (a trigger, as a constraint or size limit would).
+    await db.query(`
+      create function public.refuse_poison() returns trigger language plpgsql as $$
+      begin
+        if new.result ? 'poison' then raise exception 'result refused by policy'; end if;
+        return new;
+      end $$;
+      create trigger refuse_poison before insert on tasklane.task_history
+        for each row execute function public.refuse_poison();`)
+    tasks = await startTasklane(db.url, [whoAmI, slow, waitsForCancel, refused], { workers: 4 })
   })
   afterAll(async () => {
     await tasks?.stop()
@@ -119,6 +133,20 @@ describe('tracing in one process, with an SDK and its in-memory exporter', () =>
       parentSpanId: run.spanId,
       attributes: { 'tasklane.task.status': 'failed' },
     })
+  })
+
+  it('a result the database refuses: the run succeeded, its settle span is the error', async () => {
+    const { taskId } = await tasks.addTask(refused, {})
+    expect((await tasks.waitFor(taskId)).status).toBe('failed')
+    const run = spansOf(taskId, 'process default')[0]!
+    expect(run.attributes['tasklane.task.outcome']).toBe('success')
+    const settle = await ended(taskId, 'complete default')
+    expect(settle).toMatchObject({
+      parentSpanId: run.spanId,
+      status: { code: SpanStatusCode.ERROR },
+      attributes: { 'tasklane.task.status': 'failed', 'error.type': 'OutcomeNotStored' },
+    })
+    expect(settle.status.message).toMatch(/result could not be stored: result refused by policy/)
   })
 
   it('a cancelled running attempt: outcome cancelled, not an error', async () => {

@@ -60,8 +60,9 @@ export function usePatches(set: PatchSet): void {
   }
   const complete = Settler.prototype.complete
   type Item = Parameters<Settler['complete']>[0]
-  const settleHeld = new WeakMap<Settler, (x: { item: Item; done: (p: Promise<void>) => void }) => void>()
-  Settler.prototype.complete = function patchedComplete(this: Settler, item: Item): Promise<void> {
+  type Settled = Awaited<ReturnType<Settler['complete']>>
+  const settleHeld = new WeakMap<Settler, (x: { item: Item; done: (p: Promise<Settled>) => void }) => void>()
+  Settler.prototype.complete = function patchedComplete(this: Settler, item: Item): Promise<Settled> {
     if (!active.settleWindowMs) return complete.call(this, item)
     let hold = settleHeld.get(this)
     if (!hold) {
@@ -73,6 +74,6 @@ export function usePatches(set: PatchSet): void {
       )
       settleHeld.set(this, hold)
     }
-    return new Promise<void>((resolve, reject) => hold({ item, done: (p) => p.then(resolve, reject) }))
+    return new Promise<Settled>((resolve, reject) => hold({ item, done: (p) => p.then(resolve, reject) }))
   }
 }
