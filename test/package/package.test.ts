@@ -140,6 +140,20 @@ describe('the packed tasklane, installed into apps', { timeout: 15 * MINUTES }, 
         result: { confirmation: expect.stringContaining('confirmed: 42 EUR') },
       })
 
+      if (app === 'esm') {
+        cpSync(path.join(import.meta.dirname, 'fixtures/thread-app.mjs'), path.join(cwd, 'thread-app.mjs'))
+        const threaded = await step(app, 'node thread-app.mjs', process.execPath, ['thread-app.mjs'], {
+          cwd,
+          env,
+        })
+        const result = threaded.stdout.split('\n').find((l) => l.includes('"example"'))
+        expect(JSON.parse(result ?? '{}'), `${app}: a thread task; stderr: ${threaded.stderr}`).toEqual({
+          example: 'thread',
+          status: 'completed',
+          result: { n: 3, inThread: true },
+        })
+      }
+
       for (const command of ['', 'serve', 'worker', 'migrate', 'stats']) {
         const help = await step(
           app,
