@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
+import { v7 as uuidv7 } from 'uuid'
 import { type Duration, parseDuration } from '../duration.ts'
 import { TasklaneError } from '../errors.ts'
 import { type CanonicalRequest, canonicalRequest } from '../idempotency/canonical-request.ts'
@@ -132,7 +133,9 @@ export function buildRequest(
     ? normalizeRetry({ ...policyToOptions(task.retry), ...opts.retry }, 'retry')
     : task.retry
   return {
-    id: randomUUID(),
+    // Time-ordered (UUIDv7, monotonic within the process): tasks of one transaction share created_on,
+    // and the id is what keeps them in insertion order when leased (byLeaseOrder) and listed.
+    id: uuidv7(),
     task,
     args: storedArgs,
     priority,

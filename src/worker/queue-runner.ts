@@ -447,8 +447,16 @@ function abortOutcome(reason: AbortReason): 'cancelled' | 'lost' | 'shutdown' {
   return reason === 'cancel' ? 'cancelled' : reason
 }
 
+/**
+ * Priority, then creation, then id: tasks enqueued in one transaction share created_on, and their
+ * time-ordered ids (enqueue-request.ts) follow insertion, so ties run in the order they were added.
+ */
 function byLeaseOrder(a: LeasedJob, b: LeasedJob): number {
-  return b.priority - a.priority || a.createdOn.getTime() - b.createdOn.getTime()
+  return (
+    b.priority - a.priority ||
+    a.createdOn.getTime() - b.createdOn.getTime() ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  )
 }
 
 /** Args are checked at enqueue and again here: the schema may have changed since (a deploy). */
