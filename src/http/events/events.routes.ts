@@ -88,10 +88,12 @@ async function taskStream(c: Context<TasksEnv>, id: string, heartbeatMs: number)
   return streamSSE(c, async (stream) => {
     closeOnDisconnect(c, stream, sub)
     let status = initial.status
+    let attempt: number | undefined = initial.attempts
     const refresh = async (): Promise<TaskInfo | null> => {
       const now = await tasks.getTask(id)
       if (now && now.status !== status) {
         status = now.status
+        attempt = now.attempts
         await send(stream, 'status', statusOf(now))
       }
       return now
@@ -120,9 +122,16 @@ async function taskStream(c: Context<TasksEnv>, id: string, heartbeatMs: number)
           if (FINAL_STATUSES.has(now.status)) return await send(stream, finalEvent(now), now)
           continue
         }
-        await send(stream, item.type, item)
+        // A heartbeat's re-read can report a transition before its NOTIFY arrives (under load, seen
+        // in the test suite): the same status, same attempt, is not sent twice.
+        const repeat =
+          item.type === 'status' &&
+          item.status === status &&
+          (item.attempt === undefined || attempt === undefined || item.attempt === attempt)
+        if (!repeat) await send(stream, item.type, item)
         if (item.type !== 'status') continue
         status = item.status
+        attempt = item.attempt
         if (FINAL_STATUSES.has(item.status)) {
           const final = await tasks.getTask(id)
           if (final) await send(stream, finalEvent(final), final)

@@ -75,7 +75,9 @@ export async function startFaultPostgres(): Promise<FaultPostgres> {
     connectionString: url,
     max: 3,
     application_name: 'fault-test',
-    connectionTimeoutMillis: 3_000,
+    // Includes waiting for a free pooled connection (pg-pool): 30 s for a loaded machine. A stopped
+    // server still fails at once (connection refused), so polls through outages stay quick.
+    connectionTimeoutMillis: 30_000,
   })
   pool.on('error', () => {})
   await pool.query(FIXTURE_TABLES)

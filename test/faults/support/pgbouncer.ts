@@ -78,7 +78,7 @@ export async function startPgBouncer(
     'PgBouncer to accept a query',
     async () => {
       if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${log.slice(-1000)}`)
-      const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 })
+      const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })
       c.on('error', () => {})
       await c.connect()
       try {
@@ -88,7 +88,8 @@ export async function startPgBouncer(
       }
     },
     (ok) => ok === 1,
-    { timeoutMs: 15_000, everyMs: 100 },
+    // A hang detector: on a loaded machine a first connection through PgBouncer can take seconds.
+    { timeoutMs: 60_000, everyMs: 100 },
   )
   return {
     url,
