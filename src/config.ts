@@ -1,3 +1,4 @@
+import { sslProblem } from './db/libpq-ssl.ts'
 import { parseDuration } from './duration.ts'
 
 /**
@@ -165,6 +166,8 @@ function databaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
   const raw = read(env, name)
   if (raw === undefined) return undefined
   if (!/^postgres(ql)?:\/\//.test(raw)) fail(name, raw, 'a URL starting with postgres:// or postgresql://')
+  const ssl = sslProblem(raw)
+  if (ssl) throw new ConfigError(`${name} is invalid: ${ssl}`)
   return raw
 }
 

@@ -1,6 +1,7 @@
 import { type Config, rollupRetentionMs } from './config.ts'
 import { connectionBudget } from './db/connection-budget.ts'
 import { createDb, type Db } from './db/create-db.ts'
+import { withLibpqSslModes } from './db/libpq-ssl.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { toTimerMs } from './duration.ts'
 import { GroupCommitter } from './enqueue/group-committer.ts'
@@ -76,7 +77,7 @@ export async function startRuntime(
   // Validated before anything connects: a bad option fails start() with nothing written.
   const retentionRollupMs =
     opts.rollupRetention === undefined ? config.retentionRollupMs : rollupRetentionMs(opts.rollupRetention)
-  let connectionString = opts.databaseUrl ?? config.databaseUrl
+  let connectionString = resolveUrl(opts.databaseUrl ?? config.databaseUrl)
   let stopEmbedded: (() => Promise<void>) | null = null
   if (!connectionString) {
     const { startEmbeddedPostgres } = await import('./db/embedded-postgres.ts')
@@ -120,7 +121,7 @@ export async function startRuntime(
   })
   const bus = new EventBus({
     // LISTEN is session state: behind a transaction-mode pooler it needs its own direct connection.
-    connectionString: config.listenUrl ?? connectionString,
+    connectionString: resolveUrl(config.listenUrl) ?? connectionString,
     eventsChannel: eventsChannel(config.schema),
     wakeChannel: bossWakeChannel(config.bossSchema),
     log,
@@ -205,6 +206,11 @@ export async function startRuntime(
     'tasklane started',
   )
   return r
+}
+
+/** sslmode as psql users mean it (db/libpq-ssl.ts), for every connection this process opens. */
+function resolveUrl<T extends string | undefined>(url: T): T {
+  return (url === undefined ? url : withLibpqSslModes(url)) as T
 }
 
 /** Stops what `startRuntime` started, in dependency order; tolerates a partly started runtime. */

@@ -11,6 +11,7 @@ import pg from 'pg'
 import { migrations } from '../../migrations/index.ts'
 import type { Logger } from '../logger.ts'
 import { migrateBoss } from '../queue/boss.ts'
+import { withLibpqSslModes } from './libpq-ssl.ts'
 
 export interface MigrateOptions {
   connectionString: string
@@ -115,12 +116,13 @@ async function withMigrationLock<T>(
  * @example await migrateToLatest({ connectionString, schema: 'tasklane', bossSchema: 'pgboss', dbBackend: 'postgres', log })
  */
 export async function migrateToLatest(opts: MigrateOptions): Promise<string[]> {
-  return withMigrationLock(opts.connectionString, opts.schema, async (trx) => {
+  const connectionString = withLibpqSslModes(opts.connectionString)
+  return withMigrationLock(connectionString, opts.schema, async (trx) => {
     // pg-boss migrates on its own connections, in transactions holding pg-boss's own
     // pg_advisory_xact_lock (keyed by its schema); ours, held meanwhile, keeps two starts from both
     // finding pg-boss uninstalled and both installing it.
     await migrateBoss(
-      opts.connectionString,
+      connectionString,
       { bossSchema: opts.bossSchema, dbBackend: opts.dbBackend, heartbeatTimeoutMs: 30_000 },
       opts.log,
     )
@@ -138,7 +140,7 @@ export async function migrateToLatest(opts: MigrateOptions): Promise<string[]> {
 
 /** Reverts the latest tasklane migration (pg-boss's schema is left alone). */
 export async function migrateDown(opts: MigrateOptions): Promise<string[]> {
-  return withMigrationLock(opts.connectionString, opts.schema, async (trx) => {
+  return withMigrationLock(withLibpqSslModes(opts.connectionString), opts.schema, async (trx) => {
     const { error, results } = await migratorFor(trx, opts.schema).migrateDown()
     if (error)
       throw new Error(`tasklane migration down failed: ${(error as Error).message}`, { cause: error })
