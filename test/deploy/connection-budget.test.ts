@@ -6,6 +6,7 @@ import { createApp } from '../../src/http/app.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
+import { waitUntil } from '../faults/support/wait.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 
 // Issue 14, item 4: one setting bounds the connections a process opens, everything included (pools,
@@ -45,32 +46,42 @@ describe('connection budget: the split', () => {
 
 describe('connection budget: what a busy process really opens', () => {
   let db: TestDatabase
-  let sampler: pg.Client
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    sampler = new pg.Client({ connectionString: db.url, application_name: 'budget-sampler' })
-    await sampler.connect()
   })
   afterAll(async () => {
-    await sampler?.end()
     await db?.drop()
   })
 
-  /** Runs a busy workload under `maxConnections`, sampling this database's tasklane connections. */
-  async function peakUnder(maxConnections: number): Promise<{ peak: number; completed: number }> {
-    let peak = 0
-    let sampling = true
-    const sample = (async () => {
-      while (sampling) {
-        const { rows } = await sampler.query<{ n: number }>(
-          `select count(*)::int as n from pg_stat_activity
-           where datname = current_database() and application_name like 'tasklane%'`,
-        )
-        peak = Math.max(peak, rows[0]!.n)
-        await new Promise((r) => setImmediate(r))
+  /**
+   * Counts this process's open tasklane connections (every pool, LISTEN, migration and probe names its
+   * connections `tasklane…`), at the client: a count from pg_stat_activity would also see, for a few
+   * milliseconds, the server process of a connection the client has already closed.
+   */
+  function countConnections() {
+    const Client = pg.Client.prototype as unknown as {
+      connect: (...args: unknown[]) => unknown
+    }
+    const original = Client.connect
+    const counter = { open: 0, peak: 0 }
+    Client.connect = function (
+      this: pg.Client & { connectionParameters: { application_name?: string } },
+      ...args
+    ) {
+      if (this.connectionParameters.application_name?.startsWith('tasklane')) {
+        counter.open++
+        counter.peak = Math.max(counter.peak, counter.open)
+        this.once('end', () => counter.open--)
       }
-    })()
+      return original.apply(this, args)
+    }
+    return { counter, restore: () => (Client.connect = original) }
+  }
+
+  /** Runs a busy workload under `maxConnections`; resolves with the peak of open connections. */
+  async function peakUnder(maxConnections: number): Promise<{ peak: number; completed: number }> {
+    const { counter, restore } = countConnections()
     let tasks: Tasklane | undefined
     try {
       tasks = createTasklane({
@@ -110,11 +121,21 @@ describe('connection budget: what a busy process really opens', () => {
         tasks.listTasks({ limit: 100 }),
       ])
       await events.body?.cancel()
-      return { peak, completed: finals.filter((t) => t.status === 'completed').length }
+      await tasks.stop({ timeout: '2s' })
+      // Everything it opened, it closed (a socket's 'end' can follow pool.end() by a few ms).
+      await waitUntil(
+        'every connection closed',
+        async () => counter.open,
+        (n) => n === 0,
+        {
+          timeoutMs: 5_000,
+          everyMs: 10,
+        },
+      )
+      return { peak: counter.peak, completed: finals.filter((t) => t.status === 'completed').length }
     } finally {
       await tasks?.stop({ timeout: '2s' })
-      sampling = false
-      await sample
+      restore()
     }
   }
 
