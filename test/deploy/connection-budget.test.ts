@@ -88,14 +88,14 @@ describe('connection budget: what a busy process really opens', () => {
         config: loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }),
         logger: createLogger('silent'),
         tasks: [step],
-        workers: 8,
+        workers: 4,
         maxConnections,
         migrate: true, // the migration at start counts too
       })
       await tasks.start()
       const app = createApp({ tasks })
       const events = await app.request('/events')
-      // Enqueues over HTTP and in process, stats and reads, all at once with 8 busy worker slots.
+      // Enqueues over HTTP and in process, stats and reads, all at once with 4 busy worker slots.
       const answers = await Promise.all(
         Array.from({ length: 20 }, (_, n) =>
           app.request('/tasks/step', {
