@@ -6,6 +6,7 @@ import * as m0003b from './0003_b_history_partitions.ts'
 import * as m0004 from './0004_sql_enqueue.ts'
 import * as m0006 from './0006_listing_key_and_schedules.ts'
 import * as m0007 from './0007_idempotency_request_hash.ts'
+import * as m0008 from './0008_dead_lettered_history.ts'
 
 export interface SchemaMigration {
   up(db: Kysely<any>, schema: string): Promise<void>
@@ -21,4 +22,5 @@ export const migrations: Readonly<Record<string, SchemaMigration>> = Object.free
   '0004_sql_enqueue': m0004,
   '0006_listing_key_and_schedules': m0006,
   '0007_idempotency_request_hash': m0007,
+  '0008_dead_lettered_history': m0008,
 })

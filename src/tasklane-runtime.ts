@@ -185,6 +185,7 @@ export async function startRuntime(
       queues: () => ctx.queueNames(),
       config: { ...config, retentionRollupMs },
       log,
+      deadLetterOf: (task) => ctx.registry.get(task)?.deadLetter ?? null,
     })
     r.maintenance.start()
     r.scheduler = new Scheduler({

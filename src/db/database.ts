@@ -51,6 +51,8 @@ export interface TaskHistoryTable {
   worker_id: string | null
   cpu_ms: number | null
   peak_memory_mb: number | null
+  /** The dead-letter queue a failed task was parked for (migration 0008); null otherwise. */
+  dead_letter: string | null
 }
 
 export interface TaskAttemptTable {

@@ -234,7 +234,6 @@ export interface BossJobInsert {
   retryDelayMax?: number
   expireInSeconds: number
   heartbeatSeconds: number
-  deadLetter?: string
 }
 
 /** The pg-boss row for a request. */
@@ -266,7 +265,8 @@ export function toBossJob(r: EnqueueRequest, heartbeatSeconds: number): BossJobI
     // neither finishes nor dies (its heartbeat keeps the claim alive), so it sits well beyond it.
     expireInSeconds: task.timeoutMs !== null ? Math.ceil(task.timeoutMs / 1000) + 60 : 86_400,
     heartbeatSeconds,
-    ...(task.deadLetter ? { deadLetter: task.deadLetter } : {}),
+    // No deadLetter for pg-boss: its copy into that queue would run the failed task again there.
+    // tasklane parks a final failure for the task's dead-letter queue itself (worker/settler.ts).
   }
 }
 

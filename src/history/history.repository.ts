@@ -22,6 +22,8 @@ export interface HistoryInsert {
   workerId?: string | null
   cpuMs?: number | null
   peakMemoryMb?: number | null
+  /** A failed task parked for its dead-letter queue: that queue's name (docs/reliability.md). */
+  deadLetter?: string | null
 }
 
 export interface HistoryRow {
@@ -44,6 +46,7 @@ export interface HistoryRow {
   worker_id: string | null
   cpu_ms: number | null
   peak_memory_mb: number | null
+  dead_letter: string | null
 }
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
@@ -82,6 +85,7 @@ export async function insertHistory(db: Kysely<Database>, rows: HistoryInsert[])
     worker_id: r.workerId ?? null,
     cpu_ms: r.cpuMs ?? null,
     peak_memory_mb: r.peakMemoryMb ?? null,
+    dead_letter: r.deadLetter ?? null,
   }))
   const columns = Object.keys(HISTORY_RECORD) as (keyof typeof HISTORY_RECORD)[]
   const definition = sql.raw(columns.map((c) => `${c} ${HISTORY_RECORD[c]}`).join(', '))
@@ -123,6 +127,7 @@ const HISTORY_RECORD = {
   worker_id: 'text',
   cpu_ms: 'real',
   peak_memory_mb: 'real',
+  dead_letter: 'text',
 } as const
 
 export async function findHistory(db: Kysely<Database>, taskId: string): Promise<HistoryRow | null> {
@@ -139,6 +144,8 @@ export interface HistoryFilter {
   statuses: HistoryStatus[]
   task?: string
   queue?: string
+  /** Only failed tasks parked for a dead-letter queue (index task_history_dead_letter_created_at). */
+  deadLettered?: boolean
   limit: number
   /** Keyset cursor: (created_at, task_id) of the last row of the previous page, the instant as ISO. */
   after?: { createdAt: string; taskId: string }
@@ -152,6 +159,7 @@ export async function listHistory(db: Kysely<Database>, f: HistoryFilter): Promi
   let q = db.selectFrom('task_history').selectAll().where('status', 'in', f.statuses)
   if (f.task) q = q.where('task', '=', f.task)
   if (f.queue) q = q.where('queue', '=', f.queue)
+  if (f.deadLettered) q = q.where('dead_letter', 'is not', null)
   if (f.after) {
     const { createdAt, taskId } = f.after
     q = q.where(sql<boolean>`(created_at, task_id) < (${createdAt}::timestamptz, ${taskId}::uuid)`)
@@ -249,4 +257,21 @@ export async function recordLostAttempts(
     // The key includes finished_at (partitioned by it), so "this attempt has a row" is the NOT EXISTS.
     .onConflict((oc) => oc.columns(['task_id', 'attempt', 'finished_at']).doNothing())
     .execute()
+}
+
+/**
+ * Marks failed tasks as parked for a dead-letter queue after the fact: for the copies pg-boss made
+ * into a dead-letter queue before tasklane recorded dead letters itself (each copy names the task it
+ * came from). Only a failed row not yet marked changes, so a replay is a no-op.
+ */
+export async function markDeadLettered(
+  db: Kysely<Database>,
+  rows: { taskId: string; deadLetter: string }[],
+): Promise<void> {
+  if (rows.length === 0) return
+  await sql`
+    update ${table(db, 'task_history')} h set dead_letter = x.dead_letter
+    from jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ task_id: r.taskId, dead_letter: r.deadLetter })))}::jsonb)
+      as x(task_id uuid, dead_letter text)
+    where h.task_id = x.task_id and h.status = 'failed' and h.dead_letter is null`.execute(db)
 }

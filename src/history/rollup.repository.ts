@@ -55,8 +55,8 @@ export async function foldNextDay(
 
 /**
  * One day's rollup rows, per task and queue: outcome counts, failed attempts that were retried (not
- * the final failure), failed tasks that went to a dead-letter queue (pg-boss still holds their job:
- * it keeps finished jobs for days), and wait/run histograms built with histogram_bucket().
+ * the final failure), failed tasks parked for a dead-letter queue (history's dead_letter; for rows
+ * written before migration 0008, pg-boss's job row while it keeps it), and wait/run histograms built with histogram_bucket().
  * Reads the day through task_history_finished_at and task_attempt_finished_at.
  */
 function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
@@ -72,7 +72,7 @@ function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
       dead_lettered, run_count, run_sum_ms, run_max_ms, run_hist, wait_count, wait_sum_ms, wait_max_ms,
       wait_hist)
     with h as materialized (
-      select task_id, task, queue, status, attempts, wait_ms,
+      select task_id, task, queue, status, attempts, wait_ms, dead_letter,
         case when status <> 'cancelled' then duration_ms end as run_ms
       from ${table(db, 'task_history')}
       where finished_at >= ${from} and finished_at < ${to}
@@ -88,8 +88,9 @@ function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
     ),
     dead as (
       select h.task, h.queue, count(*) as n
-      from h join ${jobTable(bossSchema)} j on j.id = h.task_id and j.name = h.queue
-      where h.status = 'failed' and j.dead_letter is not null
+      from h left join ${jobTable(bossSchema)} j
+        on h.dead_letter is null and j.id = h.task_id and j.name = h.queue
+      where h.status = 'failed' and coalesce(h.dead_letter, j.dead_letter) is not null
       group by 1, 2
     ),
     retried as (

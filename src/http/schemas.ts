@@ -36,6 +36,11 @@ export const TaskInfoSchema = z
       .object({ type: z.string(), message: z.string(), retryable: z.boolean(), stack: z.string().optional() })
       .optional()
       .openapi({ description: 'the last error' }),
+    deadLetter: z.string().optional().openapi({
+      description:
+        'failed with its retries spent and parked for this dead-letter queue: it never runs again unless retried',
+      example: 'dead',
+    }),
     attempts: z.number().int(),
     maxAttempts: z.number().int(),
     position: z.number().int().optional().openapi({ description: 'queued only: ready tasks ahead of it' }),
@@ -134,6 +139,10 @@ export const ListQuerySchema = z.object({
   status: z.enum(STATUSES).optional(),
   task: taskFilter,
   queue: queueFilter,
+  deadLettered: z
+    .enum(['true', 'false'], { message: "deadLettered must be 'true' or 'false'" })
+    .optional()
+    .openapi({ description: 'true: only failed tasks parked for a dead-letter queue' }),
   limit: z.coerce.number().int().min(1).max(500).optional().openapi({ type: 'integer', example: 50 }),
   cursor: z.string().optional().openapi({ description: 'nextCursor of the previous page' }),
 })

@@ -15,6 +15,11 @@ export interface TaskInfo {
   progress: { percent: number; step: string | null; updatedAt: string } | null
   result?: unknown
   error?: { type: string; message: string; retryable: boolean; stack?: string }
+  /**
+   * Failed with its retries spent and parked for this dead-letter queue (the task names it): it
+   * never runs again, there or anywhere, unless retried. Absent otherwise.
+   */
+  deadLetter?: string
   attempts: number
   maxAttempts: number
   position?: number
@@ -87,6 +92,7 @@ export function fromHistory(h: HistoryRow, progress: ProgressRow | null): TaskIn
     progress: progressOf(progress),
     ...(h.status === 'completed' ? { result: h.result } : {}),
     ...(error ? { error } : {}),
+    ...(h.dead_letter ? { deadLetter: h.dead_letter } : {}),
     attempts: h.attempts,
     maxAttempts: h.max_attempts,
     createdAt: iso(h.created_at)!,

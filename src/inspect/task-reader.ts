@@ -19,6 +19,11 @@ export interface ListTasksFilter {
   status?: TaskStatus
   task?: string
   queue?: string
+  /**
+   * true: only tasks parked for a dead-letter queue (failed, retries spent; `deadLetter` names the
+   * queue). Combines with the other filters; with a status other than 'failed' nothing matches.
+   */
+  deadLettered?: boolean
   /** 1–500, default 50. */
   limit?: number
   cursor?: string
@@ -117,11 +122,22 @@ export class TaskReader {
         [{ path: 'limit', message: 'must be 1–500' }],
       )
     }
+    if (filter.deadLettered !== undefined && typeof filter.deadLettered !== 'boolean') {
+      throw new TasklaneError(
+        'validation_failed',
+        `deadLettered must be true or false (got ${JSON.stringify(filter.deadLettered)})`,
+        [{ path: 'deadLettered', message: 'must be a boolean' }],
+      )
+    }
     const cursor = decodeCursor(filter.cursor)
     const status = filter.status
     const queues = filter.queue ? [filter.queue] : this.#queues()
-    const wantLive = !status || status in LIVE_STATES
-    const wantHistory = !status || ['completed', 'failed', 'cancelled'].includes(status)
+    const deadLettered = filter.deadLettered === true
+    // Dead-lettered tasks are finished (failed): no live task matches.
+    const wantLive = !deadLettered && (!status || status in LIVE_STATES)
+    const wantHistory = deadLettered
+      ? !status || status === 'failed'
+      : !status || ['completed', 'failed', 'cancelled'].includes(status)
     // One snapshot for both reads: a task's job state and its history row change in one
     // transaction, so in a snapshot it is in exactly one of them (never both, never neither).
     const { jobs, rows } = await this.#db
@@ -143,14 +159,17 @@ export class TaskReader {
                 ...(cursor ? { after: { createdAt: cursor.at, id: cursor.id } } : {}),
               })
             : []
-        const statuses: HistoryStatus[] = status
-          ? [status as HistoryStatus]
-          : ['completed', 'failed', 'cancelled']
+        const statuses: HistoryStatus[] = deadLettered
+          ? ['failed']
+          : status
+            ? [status as HistoryStatus]
+            : ['completed', 'failed', 'cancelled']
         const rows = wantHistory
           ? await listHistory(trx, {
               statuses,
               ...(filter.task ? { task: filter.task } : {}),
               ...(filter.queue ? { queue: filter.queue } : {}),
+              ...(deadLettered ? { deadLettered } : {}),
               limit: limit + 1,
               ...(cursor ? { after: { createdAt: cursor.at, taskId: cursor.id } } : {}),
             })

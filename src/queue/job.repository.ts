@@ -128,6 +128,17 @@ export async function exhaustRetries(db: Kysely<any>, bossSchema: string, queue:
 }
 
 /**
+ * Clears pg-boss's dead_letter on a job about to fail for good, so pg-boss does not copy it into the
+ * dead-letter queue (where a worker would run it again): tasklane records the dead letter in history
+ * instead. Only jobs enqueued with pg-boss's deadLetter (by earlier tasklane versions, or a caller's
+ * own option) carry one.
+ */
+export async function clearDeadLetter(db: Kysely<any>, bossSchema: string, queue: string, id: string) {
+  await sql`update ${jobTable(bossSchema)} set dead_letter = null
+    where name = ${queue} and id = ${id}::uuid and state = 'active'`.execute(db)
+}
+
+/**
  * Sets when a job waiting to retry becomes ready: `delayMs` after the database's now, to the
  * millisecond. pg-boss computes the retry's start in whole seconds; tasklane overrides it inside the
  * same settle transaction, so the policy the user gave ('200ms') is the one that applies.

@@ -49,7 +49,12 @@ export interface TaskOptions<Args, Result> {
   retry?: RetryOptions
   timeout?: Duration
   queue?: string
-  /** Queue that receives the task when its retries are spent. */
+  /**
+   * Dead-letter queue: a task that fails for good is parked for it — failed, marked with this queue
+   * (`TaskInfo.deadLetter`), listed by `listTasks({ deadLettered: true })`, run again only by
+   * `retry`/`retryFailed`; never run in that queue (docs/reliability.md).
+   * @example defineTask({ name: 'charge', deadLetter: 'billing-dead', retry: { limit: 3 }, run })
+   */
   deadLetter?: string
   /** 'thread' runs the task in the worker-thread pool; `module` must then name a file exporting it. */
   mode?: 'inline' | 'thread'

@@ -24,6 +24,8 @@ export interface LeasedJob {
    * this worker does not touch it within that time, whatever this worker's own setting is.
    */
   heartbeatSeconds: number | null
+  /** pg-boss's own dead_letter on the row (jobs from earlier versions); tasklane clears it at settle. */
+  bossDeadLetter?: string | null
   /** The context of the span that enqueued it (absent when it was enqueued without tracing). */
   traceContext?: TraceCarrier | undefined
 }

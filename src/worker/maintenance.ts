@@ -21,6 +21,8 @@ export interface MaintenanceDeps {
   queues: () => string[]
   config: Pick<Config, 'schema' | 'retentionCompletedMs' | 'retentionFailedMs' | 'retentionRollupMs'>
   log: Logger
+  /** The dead-letter queue a task names (its definition here), or null: a failure pg-boss made on its own is parked for it too. */
+  deadLetterOf?: (task: string) => string | null
   reconcileEveryMs?: number
   pruneEveryMs?: number
   /** A UTC day is folded into the rollup this long after it ends (late history still lands in it). */
@@ -106,6 +108,7 @@ export class Maintenance {
             startAfter: j.start_after,
             startedAt: j.started_on,
             finishedAt: j.completed_on ?? at,
+            deadLetter: this.#d.deadLetterOf?.(j.data?.task ?? '') ?? null,
           }
         }),
       )

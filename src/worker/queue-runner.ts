@@ -14,6 +14,7 @@ import type { TaskRegistry } from '../tasks/registry.ts'
 import type { AttemptTelemetry } from '../telemetry/attempt-telemetry.ts'
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import type { AttemptProfiler } from './attempt-profiler.ts'
+import { absorbDeadLetterCopies } from './dead-letter-copies.ts'
 import { describeError } from './error-info.ts'
 import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
 import { attemptNumber, dbTimeOf, fence, type LeasedJob } from './leased-job.ts'
@@ -238,10 +239,22 @@ export class QueueRunner {
   }
 
   async #lease(batchSize: number): Promise<LeasedJob[]> {
-    const rows = await this.#d.boss.fetch<BossJobData>(this.queue, {
+    const fetched = await this.#d.boss.fetch<BossJobData>(this.queue, {
       batchSize,
       includeMetadata: true,
     })
+    // A dead-letter copy pg-boss made for an earlier version never runs as the task that failed.
+    const rows = fetched.filter((r) => !r.sourceId || r.sourceName === this.queue)
+    if (rows.length < fetched.length) {
+      const copies = fetched.flatMap((r) =>
+        r.sourceId && r.sourceName !== this.queue
+          ? [{ id: r.id, retryCount: r.retryCount, sourceId: r.sourceId }]
+          : [],
+      )
+      await absorbDeadLetterCopies(this.#d.db, this.#d.boss, this.queue, copies).catch((err) =>
+        this.#d.log.warn({ err: (err as Error).message }, 'could not take in dead-letter copies'),
+      )
+    }
     // The claim's started_on is the database's clock; instants this worker records count from it.
     const leasedMono = performance.now()
     // A re-leased task whose earlier attempts left no row died with its worker: record them as lost.
@@ -282,6 +295,7 @@ export class QueueRunner {
                 : null,
         },
         heartbeatSeconds: r.heartbeatSeconds ?? null,
+        bossDeadLetter: r.deadLetter ?? null,
         traceContext: r.data?.trace,
       }))
       .sort(byLeaseOrder)
@@ -417,7 +431,14 @@ export class QueueRunner {
       obs?.settling('fail')
       this.#settling.set(job.id, job)
       await settler
-        .fail({ job, error, outcome, startedAt, finishedAt })
+        .fail({
+          job,
+          error,
+          outcome,
+          startedAt,
+          finishedAt,
+          deadLetter: task?.queue === job.queue ? task.deadLetter : null,
+        })
         .then(obs && ((status) => obs.settled(status)), (e) => {
           obs?.settled(null, e)
           logger().error(
@@ -462,6 +483,13 @@ function byLeaseOrder(a: LeasedJob, b: LeasedJob): number {
 /** Args are checked at enqueue and again here: the schema may have changed since (a deploy). */
 function checkArgs(task: TaskDefinition<any, any> | undefined, job: LeasedJob): unknown {
   if (!task) throw new Error(`no task named '${job.task}' is registered in this worker process`)
+  // Never run a task from another queue's job (a copy, or a job written by hand): it would run with
+  // that queue's policy, under an id that is not the task's.
+  if (task.queue !== job.queue) {
+    throw new NonRetryableError(
+      `task '${task.name}' runs on queue '${task.queue}', but this job is in queue '${job.queue}': not run`,
+    )
+  }
   if (!task.schema) return job.args
   const parsed = task.schema.safeParse(job.args)
   if (parsed.success) return parsed.data

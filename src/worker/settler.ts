@@ -6,7 +6,7 @@ import { notifyEvents } from '../events/notify.repository.ts'
 import { type HistoryInsert, insertAttempts, insertHistory } from '../history/history.repository.ts'
 import type { Logger } from '../logger.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
-import { exhaustRetries, jobStates, setRetryStart } from '../queue/job.repository.ts'
+import { clearDeadLetter, exhaustRetries, jobStates, setRetryStart } from '../queue/job.repository.ts'
 import { describeError, type ErrorInfo } from './error-info.ts'
 import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
 import { clip, isRefused, OutcomeNotStoredError } from './outcome-limits.ts'
@@ -42,6 +42,8 @@ export interface Failure {
   outcome: 'failed' | 'timeout'
   startedAt: Date
   finishedAt: Date
+  /** The task's dead-letter queue: a final failure is parked for it (recorded, never run there). */
+  deadLetter?: string | null
 }
 
 export interface SettlerDeps {
@@ -208,8 +210,9 @@ export class Settler {
   }
 
   /**
-   * Records a failed attempt: pg-boss applies the retry policy (backoff, dead letter); a final
-   * failure also gets its history row, in the same transaction.
+   * Records a failed attempt: pg-boss applies the retry policy; a final failure also gets its history
+   * row, in the same transaction, marked with the task's dead-letter queue if it names one (pg-boss is
+   * not told: its copy into that queue would run the task again there).
    * @returns the task's status afterwards, or 'lost' when the claim had already lapsed.
    */
   async fail(f: Failure): Promise<'retrying' | 'failed' | 'lost'> {
@@ -234,6 +237,7 @@ export class Settler {
     const { job } = f
     return db.transaction().execute(async (trx) => {
       if (!f.error.retryable) await exhaustRetries(trx, bossSchema, job.queue, job.id)
+      if (job.bossDeadLetter) await clearDeadLetter(trx, bossSchema, job.queue, job.id)
       const response = commandResult(
         await boss.fail(job.queue, [fence(job)], { error: f.error }, { db: fromKysely(trx) }),
       )
@@ -274,6 +278,7 @@ export class Settler {
             startedAt: f.startedAt,
             finishedAt: f.finishedAt,
             workerId,
+            deadLetter: f.deadLetter ?? job.bossDeadLetter ?? null,
           },
         ])
       }

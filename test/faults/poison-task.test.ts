@@ -5,8 +5,9 @@ import { report, waitUntil } from './support/wait.ts'
 
 // Scenario 6: a task that always throws. Policy: retry { limit: 2, delay: '1s', backoff: 'exponential' },
 // deadLetter 'fault-dlq'. It must get exactly 3 attempts with growing delays, end `failed` with its
-// error, land in the dead-letter queue, not disturb the tasks around it, and run again (and succeed,
-// once healed) when retried by hand over HTTP.
+// error, parked for the dead-letter queue (marked and listed, with no copy in that queue to run it
+// again), not disturb the tasks around it, and run again (and succeed, once healed) when retried by
+// hand over HTTP.
 const OTHERS = 30
 
 interface AttemptRow {
@@ -47,7 +48,12 @@ describe('fault scenario 6: poison task', () => {
       (info) => info?.status === 'failed',
       { timeoutMs: 60_000, everyMs: 200 },
     )
-    expect(final).toMatchObject({ attempts: 3, maxAttempts: 3, error: { type: 'Error', retryable: true } })
+    expect(final).toMatchObject({
+      attempts: 3,
+      maxAttempts: 3,
+      deadLetter: 'fault-dlq',
+      error: { type: 'Error', retryable: true },
+    })
     expect(final.error.message).toMatch(/^poison: attempt 3 fails/)
 
     const attempts = (
@@ -70,9 +76,11 @@ describe('fault scenario 6: poison task', () => {
     ])
     expect(runs.rows[0].n).toBe(3)
 
-    const dead = await pg.query(`select data from pgboss.job where name = 'fault-dlq'`)
-    expect(dead.rows).toHaveLength(1)
-    expect(dead.rows[0].data).toMatchObject({ task: 'poison' })
+    // Parked, not copied: nothing in the dead-letter queue runs it again.
+    const copies = await pg.query(`select data from pgboss.job where name = 'fault-dlq'`)
+    expect(copies.rows).toEqual([])
+    const dead = await request(`${api.baseUrl}/tasks?deadLettered=true`, { method: 'GET' })
+    expect(dead.body.items.map((t: { taskId: string }) => t.taskId)).toEqual([poisonId])
 
     await waitUntil(
       `${OTHERS} other tasks completed`,
@@ -100,6 +108,7 @@ describe('fault scenario 6: poison task', () => {
       { timeoutMs: 60_000, everyMs: 200 },
     )
     expect(healed.result).toMatchObject({ healed: true })
+    expect(healed.deadLetter).toBeUndefined()
     const again = await request(`${api.baseUrl}/tasks/${poisonId}/retry`, {})
     expect(again.status).toBe(409)
     expect(again.body.error.code).toBe('state_conflict')
@@ -110,7 +119,7 @@ describe('fault scenario 6: poison task', () => {
     report('6 poison task', {
       attempts: attempts.length,
       backoffGapsMs: gaps,
-      deadLettered: dead.rows.length,
+      deadLettered: dead.body.items.length,
       othersCompletedFirstTry: OTHERS,
       manualRetry: { status: retried.status, outcome: healed.status, attempts: healed.attempts },
     })

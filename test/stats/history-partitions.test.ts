@@ -49,8 +49,9 @@ describe('migration 0003_b: history partitioned by finish month', () => {
       select task_id, 1, task, queue, 'failed', started_at - interval '5 seconds', started_at - interval '4 seconds', 1000
       from tasklane.task_history where status = 'failed'`)
     const snapshot = async () =>
+      // Columns later migrations add (0008's dead_letter, null for these rows) are not part of the row kept.
       (
-        await db.query(`select (select json_agg(h order by task_id) from tasklane.task_history h) as h,
+        await db.query(`select (select json_agg(to_jsonb(h) - 'dead_letter' order by task_id) from tasklane.task_history h) as h,
                                (select json_agg(a order by task_id) from tasklane.task_attempt a) as a`)
       ).rows[0]
     const before = await snapshot()

@@ -100,6 +100,7 @@ export function registerTaskRoutes({ app, guard }: RouteContext): void {
       ...(q.status ? { status: q.status } : {}),
       ...(q.task ? { task: q.task } : {}),
       ...(q.queue ? { queue: q.queue } : {}),
+      ...(q.deadLettered === 'true' ? { deadLettered: true } : {}),
       ...(q.limit !== undefined ? { limit: q.limit } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),
     })
