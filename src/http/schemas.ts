@@ -88,11 +88,14 @@ export const RetryFailedResultSchema = z.object({ retried: z.number().int() }).o
 const enqueueFields = {
   args: z.unknown().optional().openapi({ description: "the task's args (JSON); checked against its schema" }),
   priority: z.enum(PRIORITY_INPUT).optional(),
-  delay: z
-    .union([z.string(), z.number()])
-    .optional()
-    .openapi({ description: "run no sooner than this from now: ms or '30s', '10m', '2h'", example: '10s' }),
-  startAfter: iso.optional().openapi({ description: 'run no sooner than this instant (ISO 8601)' }),
+  delay: z.union([z.string(), z.number()]).optional().openapi({
+    description: "run no sooner than this from now (database clock): whole ms or '250ms', '30s', '10m', '2h'",
+    example: '10s',
+  }),
+  startAfter: iso.optional().openapi({
+    description: "run no sooner than this instant: ISO 8601 with 'Z' or an offset (without one: 400)",
+    example: '2031-01-01T09:00:00Z',
+  }),
   idempotencyKey: z.string().optional().openapi({ description: 'same key again returns the same taskId' }),
 }
 
