@@ -87,7 +87,14 @@ describe('migration 0003_b: history partitioned by finish month', () => {
     )
     await client.end()
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
-    expect(plan).toMatch(/Index (Only )?Scan using task_history_y\d{4}m\d\d_(completed|other)_pkey/)
+    // Every partition is read through an index on task_id, never scanned. Which index (the primary key
+    // or another that leads with task_id) the planner picks per partition follows its statistics,
+    // which autovacuum updates whenever a loaded machine gets round to it: not asserted.
+    const scans = plan.split('\n').filter((l) => /Scan .*on task_history_y/.test(l))
+    expect(scans.length).toBeGreaterThan(0)
+    for (const scan of scans)
+      expect(scan).toMatch(/(Index (Only )?Scan using|Bitmap (Index|Heap) Scan on) task_history_y/)
+    expect(plan).toMatch(/Index Cond: \(task_id = /)
     expect(plan).not.toMatch(/Seq Scan on task_history_y/)
   })
 
