@@ -2,8 +2,8 @@
  * Seed example "Recurring Tasks". The seed runs one check and suggests external schedulers; here
  * POST /start-monitoring schedules a real recurring check with tasks.schedule(): a cron expression
  * stored in Postgres, fired once per slot however many replicas run, surviving restarts.
- * tasklane's schedules resolve to the minute (a 6-field, per-second expression fires at most once a
- * minute), so the default is every minute. The body may name another {"cron", "tz"}.
+ * tasklane's schedules resolve to the minute (a 6-field expression names one second of the minute;
+ * several seconds are refused), so the default is every minute. The body may name another {"cron", "tz"}.
  *
  *   npx tsx examples/04-recurring-tasks.ts
  *   curl -X POST http://localhost:8000/start-monitoring

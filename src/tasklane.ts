@@ -470,7 +470,8 @@ export class Tasklane {
   }
 
   /**
-   * Runs `task` on a cron schedule (5 fields, or 6 with seconds first) read in `tz` (default UTC).
+   * Runs `task` on a cron schedule (5 fields, or 6 with one second of the minute first) read in `tz`
+   * (default UTC).
    * Each slot runs once across all replicas, with the task definition deployed when it fires (its
    * priority, retry policy, timeout), exactly like addTask. Across daylight-saving changes: a local
    * time in the skipped hour runs once at the first instant after the jump; a repeated local time

@@ -13,8 +13,9 @@ import { TasklaneError } from '../errors.ts'
  * mapping wall times to instants is done here, since neither cron-parser (it moves a skipped 02:30 to
  * 03:30, not to 03:00) nor croner (a skipped `*\/15 2 * * *` does not run at all, a repeated
  * `*\/30 1 * * *` runs twice) follows the rule (measured: test/schedule/cron-slots.test.ts).
- * Resolution is one run per minute: a 6-field expression (seconds first) runs at the first matching
- * second of each matching minute.
+ * Resolution is one run per minute: a 6-field expression (seconds first) must name one second of the
+ * minute (`30 * * * * *` runs at :30 of every minute); a seconds field matching several seconds
+ * (`*\/5`, `0,30`, `*`) is refused rather than silently run once a minute.
  */
 export interface CronSpec {
   expression: string
@@ -113,6 +114,21 @@ function checkFields(cron: string): void {
       }
     }
   })
+  if (parts.length === 6) checkSecondsField(cron, parts[0]!)
+}
+
+/**
+ * tasklane fires a schedule at most once a minute, so a seconds field must name exactly one second:
+ * `*\/5` would otherwise run once a minute instead of every 5 seconds, which is not what was written.
+ */
+function checkSecondsField(cron: string, field: string): void {
+  if (/^\d{1,2}$/.test(field) && Number(field) < 60) return
+  throw invalid(
+    'cron.second',
+    `cron "${cron}": the seconds field '${field}' matches more than one second (or none), but tasklane runs a ` +
+      'schedule at most once a minute; name one second (e.g. 0 or 30), or use a 5-field expression; for ' +
+      'sub-minute work, run a longer task that loops',
+  )
 }
 
 /**

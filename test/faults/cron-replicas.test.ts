@@ -8,8 +8,8 @@ import { report, since, waitUntil } from './support/wait.ts'
 // Scenario 10: three replicas register the same schedules; the one that ran the first slot's job is
 // killed with SIGKILL. Every minute slot must get exactly one job and one recorded outcome, none
 // skipped, and one execution (a run the kill cut short is run again by a survivor: at-least-once).
-// tasklane's schedules resolve to the minute: a 6-field expression with seconds ('*/5 * * * * *') is
-// accepted and fires once per minute slot (its first matching second), which this test pins down.
+// tasklane's schedules resolve to the minute: a 6-field expression names one second of the minute
+// ('30 * * * * *', at :30) and fires once per minute slot, which this test pins down.
 const REPLICA = 'test/faults/fixtures/cron-replica.ts'
 const SLOTS = 3
 
@@ -83,9 +83,9 @@ describe('fault scenario 10: cron across replicas', () => {
       { timeoutMs: 210_000, everyMs: 500 },
     )
     const minutely = rows.filter((r) => r.key === 'minutely').slice(0, SLOTS)
-    const every5s = rows.filter((r) => r.key === 'every-5s' && r.slot <= minutely.at(-1)!.slot)
+    const atSecond30 = rows.filter((r) => r.key === 'at-30s' && r.slot <= minutely.at(-1)!.slot)
     let cutByKill = 0
-    for (const series of [minutely, every5s]) {
+    for (const series of [minutely, atSecond30]) {
       for (const r of series) {
         // One job and one outcome per slot. One execution, except that a run cut short by the
         // SIGKILL is run again by a survivor (at-least-once): then the victim's run comes first.
@@ -103,7 +103,7 @@ describe('fault scenario 10: cron across replicas', () => {
       const gaps = series.slice(1).map((r, i) => r.slot.getTime() - series[i]!.slot.getTime())
       expect(gaps.every((g) => g === 60_000)).toBe(true)
     }
-    expect(every5s.length).toBeGreaterThanOrEqual(SLOTS - 1)
+    expect(atSecond30.length).toBeGreaterThanOrEqual(SLOTS - 1)
     // Slots after the kill ran on the survivors.
     for (const r of minutely.slice(1)) expect(r.pids).not.toContain(victim.pid)
     for (const r of replicas) if (r !== victim) expect(r.alive()).toBe(true)
@@ -117,7 +117,7 @@ describe('fault scenario 10: cron across replicas', () => {
         runs: r.pids.length,
       })),
       runsCutByTheKillAndRerun: cutByKill,
-      sixFieldExpressionSlots: every5s.length,
+      sixFieldExpressionSlots: atSecond30.length,
       totalMs: since(start),
     })
   }, 600_000)

@@ -87,17 +87,22 @@ describe('cron slots keep local time across DST (classic rule)', () => {
     })
   })
 
-  it('a 6-field expression runs once per minute, at its first matching second', () => {
-    expect(
-      nextRuns(parseCron('*/5 * * * * *', 'UTC'), new Date('2026-01-01T00:00:00Z'), 3).map((t) =>
-        t.toISOString(),
-      ),
-    ).toEqual(['2026-01-01T00:01:00.000Z', '2026-01-01T00:02:00.000Z', '2026-01-01T00:03:00.000Z'])
+  it('a 6-field expression names one second of the minute; several seconds are refused', () => {
     expect(
       nextRuns(parseCron('30 * * * * *', 'UTC'), new Date('2026-01-01T00:00:00Z'), 2).map((t) =>
         t.toISOString(),
       ),
     ).toEqual(['2026-01-01T00:00:30.000Z', '2026-01-01T00:01:30.000Z'])
+    for (const cron of ['*/5 * * * * *', '* * * * * *', '0,30 * * * * *', '0-10 * * * * *', '60 * * * * *']) {
+      let error: unknown
+      try {
+        parseCron(cron, 'UTC')
+      } catch (err) {
+        error = err
+      }
+      expect(error, cron).toMatchObject({ code: 'validation_failed', details: [{ path: 'cron.second' }] })
+      expect((error as Error).message).toMatch(/at most once a minute/)
+    }
   })
 })
 
