@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 /**
@@ -29,7 +30,11 @@ export function spawnTs(
   file: string,
   env: Record<string, string>,
   args: string[] = [],
-  /** A command to run Node under, e.g. `['faketime', '-f', '-10m']` to skew the child's clock. */
+  /**
+   * A command to run Node under. It must exec Node, not fork it: the returned `proc` is the
+   * wrapper, and a signal to a wrapper that forks leaves Node running. (The `faketime` command
+   * forks; use `skewedClockEnv()` for a skewed clock instead.)
+   */
   wrapper: string[] = [],
 ): Child {
   const [command, ...prefix] = [...wrapper, process.execPath]
@@ -86,4 +91,21 @@ export function spawnTs(
     exited,
     stderr: () => err,
   }
+}
+
+/** libfaketime, from Debian's `faketime` package. */
+export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
+
+/**
+ * Environment that runs a child Node with its wall clock moved by `offset` (libfaketime's syntax:
+ * '-10m', '+1h'), the monotonic clock left alone. Preloaded into Node itself rather than through the
+ * `faketime` command, which forks: killing that command would leave the skewed Node running (and
+ * connected to the test's database, so dropping it failed with "being accessed by other users").
+ * @example spawnTs('fixture.ts', { DATABASE_URL: url, ...skewedClockEnv('-10m') })
+ */
+export function skewedClockEnv(offset: string): Record<string, string> {
+  if (!existsSync(LIBFAKETIME)) {
+    throw new Error(`${LIBFAKETIME} is missing: install libfaketime (Debian: apt-get install -y faketime)`)
+  }
+  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' }
 }
