@@ -153,7 +153,11 @@ export class Maintenance {
    */
   async pruneOnce(): Promise<DroppedPartitions> {
     const { db, config } = this.#d
-    await ensureHistoryPartitions(db)
+    // Not fatal: a month that cannot be made (rows of it already sit in the default partition) must not
+    // stop folding and retention; its rows stay in the default partition, pruned by age.
+    await ensureHistoryPartitions(db).catch((err: Error) =>
+      this.#d.log.warn({ err: err.message }, 'could not make the coming months of history partitions'),
+    )
     await this.foldOnce()
     // Cutoffs on the database's clock, which stamped the rows they are compared with.
     const now = (await databaseNow(db)).getTime()
