@@ -123,8 +123,9 @@ describe('npm run bench -- --smoke', () => {
     expect(record.meta.versions['graphile-worker']).toMatch(/^0\.18\./)
     expect(record.medians.length).toBe(figures.length)
     expect(record.notes.filter((n) => n.error)).toEqual([])
-    // 4 shared scenarios × 3 systems + 3 tasklane-only + 3 ablations (+ the ceiling when pgbench is installed).
-    expect(record.notes.filter((n) => n.scenario !== 'pg-ceiling').length).toBe(18)
+    // 4 shared scenarios × 3 systems + 4 tasklane-only (http-enqueue, stats-1m, stats-10m, memory)
+    // + 3 ablations (+ the ceiling when pgbench is installed).
+    expect(record.notes.filter((n) => n.scenario !== 'pg-ceiling').length).toBe(19)
     const raw = await readFile(join(dir, 'smoke.jsonl'), 'utf8')
     expect(raw.split('\n').filter((l) => l.includes('"round":0')).length).toBeGreaterThan(40)
   })
