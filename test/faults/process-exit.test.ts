@@ -47,21 +47,33 @@ describe('fault scenario 7: a task that exits its worker process', () => {
     // Awaited at the end; until then a failure (a worker killed by afterAll as it starts, after the
     // test already failed) must not surface as an unhandled rejection that blames another file.
     supervisor.catch(() => {})
-
-    const row = await waitUntil(
-      'the exiting task to be failed in history',
-      async () =>
-        (
-          await pg.query<{ status: string; attempts: number; error: { type: string; message: string } }>(
-            'select status, attempts, error from tasklane.task_history where task_id = $1',
-            [taskId],
-          )
-        ).rows[0],
-      (row) => row !== undefined,
-      // Three worker starts (each up to CHILD_LINE_TIMEOUT_MS on a loaded machine), two lapsed
-      // heartbeats (5 s each) and a maintenance pass: a hang detector, not a speed claim.
-      { timeoutMs: 600_000, everyMs: 200 },
+    // A supervisor that stopped (a worker that never got ready) fails the wait at once, saying why,
+    // instead of leaving it to time out with no worker left to run anything.
+    const supervisorStopped = supervisor.then(
+      () => new Promise<never>(() => {}),
+      (err: unknown) => {
+        throw new Error(`the test's supervisor stopped restarting workers: ${(err as Error).message}`)
+      },
     )
+    supervisorStopped.catch(() => {})
+
+    const row = await Promise.race([
+      supervisorStopped,
+      waitUntil(
+        'the exiting task to be failed in history',
+        async () =>
+          (
+            await pg.query<{ status: string; attempts: number; error: { type: string; message: string } }>(
+              'select status, attempts, error from tasklane.task_history where task_id = $1',
+              [taskId],
+            )
+          ).rows[0],
+        (row) => row !== undefined,
+        // Three worker starts (each up to CHILD_LINE_TIMEOUT_MS on a loaded machine), two lapsed
+        // heartbeats (5 s each) and a maintenance pass: a hang detector, not a speed claim.
+        { timeoutMs: 600_000, everyMs: 200 },
+      ),
+    ])
     const failedMs = since(start)
     const failed = row!
     expect(failed.status).toBe('failed')
