@@ -14,7 +14,13 @@ export const executeInline: AttemptExecutor = async (task, args, ctx) => task.ru
  * the task ignores its signal (its promise is then left to finish on its own).
  */
 export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
+  if (signal.aborted) {
+    // The task may have aborted its own attempt before this call (a refused ctx.progress in its
+    // first synchronous step): its promise still settles, and its rejection is already reported
+    // through the signal, so it must not surface as an unhandled rejection.
+    work.catch(() => {})
+    return Promise.reject(signal.reason)
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
