@@ -120,6 +120,13 @@ export function describeClientContract(name: string, connect: (url: string) => P
       const notifier = new pg.Client({ connectionString: db.url })
       await notifier.connect()
       try {
+        // Wake-ups committed by the earlier tests may still be in flight on a loaded machine: a
+        // barrier NOTIFY, once received, proves every earlier one has arrived, so any 'default' wake
+        // after it comes from this test's enqueue.
+        const barrier = `barrier-${name}`
+        await notifier.query('select pg_notify($1, $2)', [bossWakeChannel('pgboss'), barrier])
+        await expect.poll(() => wakes.includes(barrier), { timeout: 20_000 }).toBe(true)
+        wakes.length = 0
         const sentinel = `sentinel-${name}`
         const { taskId } = await client.transaction(async (tx) => {
           const result = await tasks.addTask(shipOrder, { item: item('wake') }, { db: tx.db })
