@@ -46,6 +46,14 @@ export class Fleet {
   }
 
   /** `tasklane worker`; resolves once it logged "tasklane started" (leasing from then on). */
+  /**
+   * A worker process, returned at once without waiting for it to report that it started: a task it
+   * leases during start() may end the process before that line is written (scenario 7).
+   */
+  spawnWorker(env: Record<string, string> = {}): TasklaneProcess {
+    return this.#spawn(CLI, env, ['worker'], 'worker')
+  }
+
   async worker(env: Record<string, string> = {}): Promise<TasklaneProcess> {
     const p = this.#spawn(CLI, env, ['worker'], 'worker')
     await p.waitForLine(/"msg":"tasklane started"/)
