@@ -23,6 +23,19 @@ export interface AnalyticsQueryOptions {
   historyFrom?: Date | undefined
 }
 
+/** One row of the analytics statements (history and rollup alike): counts as text, as pg returns them. */
+type AnalyticsSqlRow = {
+  task: string
+  bucket: Date
+  seconds: number
+  completed: string
+  failed: string
+  cancelled: string
+  retried: string
+  wait: number[] | null
+  run: number[] | null
+}
+
 /** The statement behind analyticsRows (exported so tests can EXPLAIN it): exact, from history. */
 export function analyticsQuery(db: Kysely<Database>, o: AnalyticsQueryOptions) {
   const taskFilter = (col: RawBuilder<unknown>) => (o.task ? sql`and ${col} = ${o.task}` : sql``)
@@ -30,17 +43,7 @@ export function analyticsQuery(db: Kysely<Database>, o: AnalyticsQueryOptions) {
     ? sql<Date>`greatest(${since(o.windowMs)}, ${o.historyFrom}::timestamptz)`
     : since(o.windowMs)
   const width = sql`make_interval(secs => ${o.bucketMs / 1000})`
-  return sql<{
-    task: string
-    bucket: Date
-    seconds: number
-    completed: string
-    failed: string
-    cancelled: string
-    retried: string
-    wait: number[] | null
-    run: number[] | null
-  }>`
+  return sql<AnalyticsSqlRow>`
     with h as (
       select h.task, date_bin(${width}, h.finished_at, ${EPOCH}) as bucket,
         count(*) filter (where h.status = 'completed') as completed,
@@ -96,17 +99,7 @@ export function rollupAnalyticsQuery(db: Kysely<Database>, o: RollupAnalyticsOpt
     ? sql`greatest(${from}, ${o.historyFrom}::timestamptz)`
     : sql`'infinity'::timestamptz`
   const value = fn(db, 'histogram_value')
-  return sql<{
-    task: string
-    bucket: Date
-    seconds: number
-    completed: string
-    failed: string
-    cancelled: string
-    retried: string
-    wait: number[] | null
-    run: number[] | null
-  }>`
+  return sql<AnalyticsSqlRow>`
     with hist as (
       select h.task, date_bin(${width}, h.finished_at, ${EPOCH}) as bucket, h.status, h.wait_ms,
         case when h.status <> 'cancelled' then h.duration_ms end as run_ms
