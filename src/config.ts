@@ -1,5 +1,15 @@
-import { sslProblem } from './db/libpq-ssl.ts'
-import { parseDuration } from './duration.ts'
+import {
+  checkBoolean,
+  checkBytes,
+  checkDatabaseUrl,
+  checkDuration,
+  checkIdentifier,
+  checkInteger,
+  checkNumber,
+  checkOneOf,
+  checkWholeSeconds,
+  invalid,
+} from './setting-checks.ts'
 
 /**
  * The only reader of process.env. Every variable is validated once, here; a bad value fails with a
@@ -56,78 +66,13 @@ export interface Config {
   tasksModule: string | undefined
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError } from './setting-checks.ts'
 
 type Env = Record<string, string | undefined>
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name]
   return value === undefined || value.trim() === '' ? undefined : value.trim()
-}
-
-function fail(name: string, value: string, accepted: string): never {
-  throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: expected ${accepted}`)
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name)
-  if (raw === undefined) return fallback
-  const n = Number(raw)
-  if (!/^-?\d+$/.test(raw) || n < min || n > max) fail(name, raw, `an integer from ${min} to ${max}`)
-  return n
-}
-
-function number(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name)
-  if (raw === undefined) return fallback
-  const n = Number(raw)
-  if (!Number.isFinite(n) || n < min || n > max) fail(name, raw, `a number from ${min} to ${max}`)
-  return n
-}
-
-function duration(env: Env, name: string, fallback: string, min: string, max: string): number {
-  const raw = read(env, name) ?? fallback
-  const ms = parseDuration(raw)
-  const lo = parseDuration(min)!
-  const hi = parseDuration(max)!
-  if (ms === null || ms < lo || ms > hi) {
-    fail(name, raw, `a duration from ${min} to ${max}, written like '500ms', '30s', '10m', '2h' or '30d'`)
-  }
-  return ms
-}
-
-/** A duration whose consumer counts whole seconds (pg-boss's heartbeat): finer is refused, not rounded. */
-function wholeSeconds(env: Env, name: string, ms: number): number {
-  if (ms % 1000 !== 0) fail(name, read(env, name) ?? '', 'a whole number of seconds (its granularity is 1 s)')
-  return ms
-}
-
-function oneOf<T extends string>(env: Env, name: string, fallback: T, values: readonly T[]): T {
-  const raw = read(env, name)
-  if (raw === undefined) return fallback
-  if (!values.includes(raw as T)) fail(name, raw, `one of ${values.join(', ')}`)
-  return raw as T
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name)
-  if (raw === undefined) return fallback
-  if (/^(1|true|yes|on)$/i.test(raw)) return true
-  if (/^(0|false|no|off)$/i.test(raw)) return false
-  return fail(name, raw, 'true or false')
-}
-
-function identifier(env: Env, name: string, fallback: string, maxLength = 63): string {
-  const raw = read(env, name) ?? fallback
-  if (!new RegExp(`^[a-z_][a-z0-9_]{0,${maxLength - 1}}$`).test(raw)) {
-    fail(name, raw, `a lower-case SQL identifier ([a-z_][a-z0-9_]*) of at most ${maxLength} characters`)
-  }
-  return raw
 }
 
 /** The schema tasklane used before TASKLANE_SCHEMA isolated everything; its pg-boss schema stays `pgboss`. */
@@ -149,49 +94,69 @@ export function defaultBossSchema(schema: string): string {
   return schema === DEFAULT_SCHEMA ? 'pgboss' : `${schema}_boss`
 }
 
-function bytes(env: Env, name: string, fallback: number): number {
-  const raw = read(env, name)
-  if (raw === undefined) return fallback
-  const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(raw)
-  const unit = (match?.[2] ?? 'b').toLowerCase()
-  const n = match
-    ? Number(match[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1)
-    : NaN
-  if (!match || n < 1024 || n > 64 * 1024 * 1024)
-    fail(name, raw, "a size from 1kb to 64mb, like '1mb' or '512kb'")
-  return n
-}
-
-function databaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
-  const raw = read(env, name)
-  if (raw === undefined) return undefined
-  if (!/^postgres(ql)?:\/\//.test(raw)) fail(name, raw, 'a URL starting with postgres:// or postgresql://')
-  const ssl = sslProblem(raw)
-  if (ssl) throw new ConfigError(`${name} is invalid: ${ssl}`)
-  return raw
-}
-
 /** Fewest connections a process can work with: LISTEN, one to lease with, one to settle with. */
 export const MIN_CONNECTIONS = 3
 /** tasklane's pool 10, pg-boss's 4, LISTEN 1: what every earlier release opened. */
 export const DEFAULT_MAX_CONNECTIONS = 15
-/** What TASKLANE_MAX_CONNECTIONS accepts, and why no fewer (also the message of the option's check). */
+/** What TASKLANE_MAX_CONNECTIONS and the maxConnections option accept, and why no fewer. */
 export const MAX_CONNECTIONS_ACCEPTED = `an integer from ${MIN_CONNECTIONS} to 10000: a process needs one LISTEN connection, one for pg-boss to lease with and one for tasklane to settle with (default ${DEFAULT_MAX_CONNECTIONS})`
 
-function maxConnections(env: Env): number {
-  const raw = read(env, 'TASKLANE_MAX_CONNECTIONS')
-  if (raw === undefined) return DEFAULT_MAX_CONNECTIONS
-  const n = Number(raw)
-  if (!/^\d+$/.test(raw) || n < MIN_CONNECTIONS || n > 10_000) {
-    fail('TASKLANE_MAX_CONNECTIONS', raw, MAX_CONNECTIONS_ACCEPTED)
-  }
-  return n
+/**
+ * A setting that an environment variable and an option of createTasklane both set (resolve-settings.ts):
+ * the variable, its default written as the variable would be, and the one check both go through, so
+ * the two accept the same values and refuse the rest with the same message.
+ */
+export interface SharedSetting<T> {
+  readonly env: string
+  readonly fallback: string | undefined
+  readonly check: (name: string, value: unknown) => T
+}
+
+/** The settings shared by the environment and the options, keyed by option name. */
+export const SHARED_SETTINGS = {
+  databaseUrl: { env: 'DATABASE_URL', fallback: undefined, check: checkDatabaseUrl },
+  workers: { env: 'TASKLANE_WORKERS', fallback: '4', check: (n, v) => checkInteger(n, v, 0, 1000) },
+  maxConnections: {
+    env: 'TASKLANE_MAX_CONNECTIONS',
+    fallback: String(DEFAULT_MAX_CONNECTIONS),
+    check: (n, v) => checkInteger(n, v, MIN_CONNECTIONS, 10_000, MAX_CONNECTIONS_ACCEPTED),
+  },
+  heartbeatTimeout: {
+    env: 'TASKLANE_HEARTBEAT_TIMEOUT',
+    fallback: '30s',
+    // pg-boss counts heartbeats in whole seconds: anything finer is refused, not rounded.
+    check: (n, v) => checkWholeSeconds(n, v, checkDuration(n, v, '5s', '1h')),
+  },
+  pollInterval: {
+    env: 'TASKLANE_POLL_INTERVAL',
+    fallback: '1s',
+    check: (n, v) => checkDuration(n, v, '50ms', '60s'),
+  },
+  rollupRetention: {
+    env: 'TASKLANE_RETENTION_ROLLUP',
+    fallback: '730d',
+    check: (n, v) => checkDuration(n, v, '1d', '36500d'),
+  },
+  migrate: { env: 'TASKLANE_MIGRATE', fallback: 'true', check: checkBoolean },
+  threads: { env: 'TASKLANE_THREADS', fallback: '2', check: (n, v) => checkInteger(n, v, 1, 256) },
+  memoryPoolMb: {
+    env: 'TASKLANE_MEMORY_POOL_MB',
+    fallback: '0',
+    check: (n, v) => checkInteger(n, v, 0, 1_048_576),
+  },
+  enableProfiling: { env: 'TASKLANE_PROFILING', fallback: 'false', check: checkBoolean },
+} as const satisfies Record<string, SharedSetting<unknown>>
+
+/** A shared setting from the environment: its variable checked, or its default. */
+function shared<T>(env: Env, setting: SharedSetting<T>): T {
+  const raw = read(env, setting.env) ?? setting.fallback
+  return (raw === undefined ? undefined : setting.check(setting.env, raw)) as T
 }
 
 function apiToken(env: Env): string | undefined {
   const raw = read(env, 'TASKLANE_API_TOKEN')
   if (raw !== undefined && raw.length < 16) {
-    fail(
+    invalid(
       'TASKLANE_API_TOKEN',
       '<redacted>',
       'at least 16 characters (generate one with: openssl rand -hex 24)',
@@ -200,64 +165,68 @@ function apiToken(env: Env): string | undefined {
   return raw
 }
 
-// Default, least and most of the rollup retention: the env var and the rollupRetention option share them.
-const ROLLUP_RETENTION = ['730d', '1d', '36500d'] as const
-
-/**
- * Validates the `rollupRetention` option (a Duration) with the bounds of TASKLANE_RETENTION_ROLLUP.
- * @example rollupRetentionMs('365d') // 31536000000
- */
-export function rollupRetentionMs(value: number | string): number {
-  const [, min, max] = ROLLUP_RETENTION
-  const ms = parseDuration(value)
-  if (ms === null || ms < parseDuration(min)! || ms > parseDuration(max)!) {
-    fail('rollupRetention', String(value), `a duration from ${min} to ${max}, like '365d' or '730d'`)
-  }
-  return ms
-}
-
 /**
  * Reads and validates the configuration from the environment.
  * @example const config = loadConfig(process.env)
  */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const schema = identifier(env, 'TASKLANE_SCHEMA', DEFAULT_SCHEMA, MAX_SCHEMA_LENGTH)
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const raw = read(env, name)
+    return raw === undefined ? fallback : checkInteger(name, raw, min, max)
+  }
+  const duration = (name: string, fallback: string, min: string, max: string) =>
+    checkDuration(name, read(env, name) ?? fallback, min, max)
+  const schema = checkIdentifier(
+    'TASKLANE_SCHEMA',
+    read(env, 'TASKLANE_SCHEMA') ?? DEFAULT_SCHEMA,
+    MAX_SCHEMA_LENGTH,
+  )
+  const listenUrl = read(env, 'TASKLANE_LISTEN_URL')
+  const demoTimeScale = read(env, 'DEMO_TIME_SCALE')
+  const maxBody = read(env, 'TASKLANE_MAX_BODY')
   return Object.freeze({
-    databaseUrl: databaseUrl(env),
-    listenUrl: databaseUrl(env, 'TASKLANE_LISTEN_URL'),
-    port: integer(env, 'PORT', 8000, 0, 65535),
+    databaseUrl: shared(env, SHARED_SETTINGS.databaseUrl),
+    listenUrl: listenUrl === undefined ? undefined : checkDatabaseUrl('TASKLANE_LISTEN_URL', listenUrl),
+    port: integer('PORT', 8000, 0, 65535),
     host: read(env, 'HOST') ?? '127.0.0.1',
-    workers: integer(env, 'TASKLANE_WORKERS', 4, 0, 1000),
-    maxConnections: maxConnections(env),
+    workers: shared(env, SHARED_SETTINGS.workers),
+    maxConnections: shared(env, SHARED_SETTINGS.maxConnections),
     apiToken: apiToken(env),
     schema,
-    bossSchema: identifier(env, 'TASKLANE_BOSS_SCHEMA', defaultBossSchema(schema)),
-    dbBackend: oneOf(env, 'TASKLANE_DB_BACKEND', 'postgres', [
+    bossSchema: checkIdentifier(
+      'TASKLANE_BOSS_SCHEMA',
+      read(env, 'TASKLANE_BOSS_SCHEMA') ?? defaultBossSchema(schema),
+    ),
+    dbBackend: checkOneOf('TASKLANE_DB_BACKEND', read(env, 'TASKLANE_DB_BACKEND') ?? 'postgres', [
       'postgres',
       'citus',
       'cockroachdb',
       'yugabytedb',
-    ]),
-    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    heartbeatTimeoutMs: wholeSeconds(
-      env,
-      'TASKLANE_HEARTBEAT_TIMEOUT',
-      duration(env, 'TASKLANE_HEARTBEAT_TIMEOUT', '30s', '5s', '1h'),
-    ),
-    pollIntervalMs: duration(env, 'TASKLANE_POLL_INTERVAL', '1s', '50ms', '60s'),
-    shutdownTimeoutMs: duration(env, 'TASKLANE_SHUTDOWN_TIMEOUT', '30s', '0ms', '1h'),
-    retentionCompletedMs: duration(env, 'TASKLANE_RETENTION_COMPLETED', '30d', '1h', '3650d'),
-    retentionFailedMs: duration(env, 'TASKLANE_RETENTION_FAILED', '90d', '1h', '3650d'),
-    retentionRollupMs: duration(env, 'TASKLANE_RETENTION_ROLLUP', ...ROLLUP_RETENTION),
-    migrateOnStart: boolean(env, 'TASKLANE_MIGRATE', true),
-    statsWindowMs: duration(env, 'TASKLANE_STATS_WINDOW', '5m', '10s', '24h'),
-    threads: integer(env, 'TASKLANE_THREADS', 2, 1, 256),
-    memoryPoolMb: integer(env, 'TASKLANE_MEMORY_POOL_MB', 0, 0, 1_048_576),
-    enableProfiling: boolean(env, 'TASKLANE_PROFILING', false),
-    maxBodyBytes: bytes(env, 'TASKLANE_MAX_BODY', 1024 * 1024),
+    ] as const),
+    logLevel: checkOneOf('LOG_LEVEL', read(env, 'LOG_LEVEL') ?? 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ] as const),
+    heartbeatTimeoutMs: shared(env, SHARED_SETTINGS.heartbeatTimeout),
+    pollIntervalMs: shared(env, SHARED_SETTINGS.pollInterval),
+    shutdownTimeoutMs: duration('TASKLANE_SHUTDOWN_TIMEOUT', '30s', '0ms', '1h'),
+    retentionCompletedMs: duration('TASKLANE_RETENTION_COMPLETED', '30d', '1h', '3650d'),
+    retentionFailedMs: duration('TASKLANE_RETENTION_FAILED', '90d', '1h', '3650d'),
+    retentionRollupMs: shared(env, SHARED_SETTINGS.rollupRetention),
+    migrateOnStart: shared(env, SHARED_SETTINGS.migrate),
+    statsWindowMs: duration('TASKLANE_STATS_WINDOW', '5m', '10s', '24h'),
+    threads: shared(env, SHARED_SETTINGS.threads),
+    memoryPoolMb: shared(env, SHARED_SETTINGS.memoryPoolMb),
+    enableProfiling: shared(env, SHARED_SETTINGS.enableProfiling),
+    maxBodyBytes: maxBody === undefined ? 1024 * 1024 : checkBytes('TASKLANE_MAX_BODY', maxBody),
     embeddedDataDir: read(env, 'TASKLANE_DATA_DIR') ?? '.tasklane/pgdata',
-    embeddedPort: integer(env, 'TASKLANE_EMBEDDED_PORT', 54329, 1024, 65535),
-    demoTimeScale: number(env, 'DEMO_TIME_SCALE', 1, 0, 1000),
+    embeddedPort: integer('TASKLANE_EMBEDDED_PORT', 54329, 1024, 65535),
+    demoTimeScale: demoTimeScale === undefined ? 1 : checkNumber('DEMO_TIME_SCALE', demoTimeScale, 0, 1000),
     tasksModule: read(env, 'TASKLANE_TASKS'),
   })
 }

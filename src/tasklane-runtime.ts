@@ -1,9 +1,6 @@
-import { type Config, rollupRetentionMs } from './config.ts'
-import { connectionBudget } from './db/connection-budget.ts'
 import { createDb, type Db } from './db/create-db.ts'
 import { withLibpqSslModes } from './db/libpq-ssl.ts'
 import { migrateToLatest } from './db/migrate.ts'
-import { toTimerMs } from './duration.ts'
 import { GroupCommitter } from './enqueue/group-committer.ts'
 import { publishForSqlApi } from './enqueue/sql-api.ts'
 import { EventBus } from './events/event-bus.ts'
@@ -14,8 +11,8 @@ import { TaskReader } from './inspect/task-reader.ts'
 import type { Logger } from './logger.ts'
 import { acceptsStartupOptions, createBoss, type PgBoss } from './queue/boss.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
+import type { Settings } from './resolve-settings.ts'
 import { Scheduler } from './schedule/scheduler.ts'
-import type { TasklaneOptions } from './tasklane-options.ts'
 import type { TaskRegistry } from './tasks/registry.ts'
 import { AttemptTelemetry } from './telemetry/attempt-telemetry.ts'
 import type { TasklaneHooks } from './telemetry/lifecycle-hooks.ts'
@@ -48,12 +45,10 @@ export interface Runtime {
 
 /** What assembling a runtime needs from its Tasklane instance. */
 export interface RuntimeContext {
-  opts: TasklaneOptions
-  config: Readonly<Config>
+  /** Validated options over the configuration (resolve-settings.ts): the only settings read here. */
+  settings: Settings
   log: Logger
   registry: TaskRegistry
-  workerId: string
-  heartbeatTimeoutMs: number
   queueNames(): string[]
   /** Each finished attempt's wall time, for busy-time accounting. */
   onAttemptDone(ms: number): void
@@ -71,40 +66,36 @@ export async function startRuntime(
   ctx: RuntimeContext,
   partial: (r: Partial<Runtime>) => void,
 ): Promise<Runtime> {
-  const { config, log, opts } = ctx
-  // First, so a budget that cannot work is refused before anything connects.
-  const budget = connectionBudget(opts.maxConnections ?? config.maxConnections, opts.poolSize)
-  // Validated before anything connects: a bad option fails start() with nothing written.
-  const retentionRollupMs =
-    opts.rollupRetention === undefined ? config.retentionRollupMs : rollupRetentionMs(opts.rollupRetention)
-  let connectionString = resolveUrl(opts.databaseUrl ?? config.databaseUrl)
+  const { settings, log } = ctx
+  const budget = settings.connections
+  let connectionString = resolveUrl(settings.databaseUrl)
   let stopEmbedded: (() => Promise<void>) | null = null
   if (!connectionString) {
     const { startEmbeddedPostgres } = await import('./db/embedded-postgres.ts')
     log.info(
-      { dataDir: config.embeddedDataDir, port: config.embeddedPort },
+      { dataDir: settings.embeddedDataDir, port: settings.embeddedPort },
       'DATABASE_URL is not set: starting the embedded Postgres',
     )
     const embedded = await startEmbeddedPostgres({
-      dataDir: config.embeddedDataDir,
-      port: config.embeddedPort,
+      dataDir: settings.embeddedDataDir,
+      port: settings.embeddedPort,
       log: (msg) => log.debug({ embedded: msg }),
     })
     connectionString = embedded.connectionString
     stopEmbedded = () => embedded.stop()
     partial({ stopEmbedded })
   }
-  if (opts.migrate ?? config.migrateOnStart) {
+  if (settings.migrateOnStart) {
     await migrateToLatest({
       connectionString,
-      schema: config.schema,
-      bossSchema: config.bossSchema,
-      dbBackend: config.dbBackend,
+      schema: settings.schema,
+      bossSchema: settings.bossSchema,
+      dbBackend: settings.dbBackend,
       log,
     })
   }
-  const db = createDb({ connectionString, schema: config.schema, max: budget.tasklanePool })
-  const supervise = opts.supervise ?? true
+  const db = createDb({ connectionString, schema: settings.schema, max: budget.tasklanePool })
+  const supervise = settings.supervise
   const plannerOptions = await acceptsStartupOptions(connectionString)
   if (!plannerOptions) {
     log.warn(
@@ -113,7 +104,7 @@ export async function startRuntime(
   }
   const boss = createBoss({
     connectionString,
-    config: { ...config, heartbeatTimeoutMs: ctx.heartbeatTimeoutMs },
+    config: settings,
     supervise,
     plannerOptions,
     max: budget.bossPool,
@@ -121,21 +112,21 @@ export async function startRuntime(
   })
   const bus = new EventBus({
     // LISTEN is session state: behind a transaction-mode pooler it needs its own direct connection.
-    connectionString: resolveUrl(config.listenUrl) ?? connectionString,
-    eventsChannel: eventsChannel(config.schema),
-    wakeChannel: bossWakeChannel(config.bossSchema),
+    connectionString: resolveUrl(settings.listenUrl) ?? connectionString,
+    eventsChannel: eventsChannel(settings.schema),
+    wakeChannel: bossWakeChannel(settings.bossSchema),
     log,
   })
   const publisher = new EventPublisher(db.kysely, log)
-  const heartbeatSeconds = Math.ceil(ctx.heartbeatTimeoutMs / 1000)
+  const { heartbeatSeconds, bossSchema, workerId } = settings
   const r: Runtime = {
     db,
     boss,
     bus,
     publisher,
     committer: new GroupCommitter(db.kysely, { boss, heartbeatSeconds }),
-    settler: new Settler({ db: db.kysely, boss, bossSchema: config.bossSchema, workerId: ctx.workerId, log }),
-    reader: new TaskReader(db.kysely, config.bossSchema, () => ctx.queueNames(), ctx.heartbeatTimeoutMs),
+    settler: new Settler({ db: db.kysely, boss, bossSchema, workerId, log }),
+    reader: new TaskReader(db.kysely, bossSchema, () => ctx.queueNames(), settings.heartbeatTimeoutMs),
     runners: [],
     heartbeat: null,
     maintenance: null,
@@ -149,10 +140,10 @@ export async function startRuntime(
   await ensureQueues(ctx, boss)
   // The SQL API (<schema>.add_task) reads this process's task definitions; its queues exist now.
   await publishForSqlApi(db.kysely, ctx.registry, {
-    bossSchema: config.bossSchema,
-    dbBackend: config.dbBackend,
+    bossSchema: settings.bossSchema,
+    dbBackend: settings.dbBackend,
     heartbeatSeconds,
-    publishedBy: ctx.workerId,
+    publishedBy: settings.workerId,
     log,
   })
   await bus.start()
@@ -168,10 +159,10 @@ export async function startRuntime(
     r.heartbeat = new Heartbeat({
       db: db.kysely,
       boss,
-      workerId: ctx.workerId,
+      workerId: settings.workerId,
       runners: () => r.runners,
-      heartbeatTimeoutMs: ctx.heartbeatTimeoutMs,
-      memoryPoolMb: opts.memoryPoolMb ?? config.memoryPoolMb,
+      heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+      memoryPoolMb: settings.memoryPoolMb,
       log,
       busyMsTotal: () => ctx.busyMsTotal(),
     })
@@ -181,9 +172,9 @@ export async function startRuntime(
   if (supervise) {
     r.maintenance = new Maintenance({
       db: db.kysely,
-      bossSchema: config.bossSchema,
+      bossSchema: settings.bossSchema,
       queues: () => ctx.queueNames(),
-      config: { ...config, retentionRollupMs },
+      config: settings,
       log,
       deadLetterOf: (task) => ctx.registry.get(task)?.deadLetter ?? null,
     })
@@ -191,7 +182,7 @@ export async function startRuntime(
     r.scheduler = new Scheduler({
       db: db.kysely,
       boss,
-      bossSchema: config.bossSchema,
+      bossSchema: settings.bossSchema,
       registry: ctx.registry,
       heartbeatSeconds,
       log,
@@ -200,7 +191,7 @@ export async function startRuntime(
   }
   log.info(
     {
-      workerId: ctx.workerId,
+      workerId: settings.workerId,
       queues: r.runners.map((q) => `${q.queue}×${q.concurrency}`),
       maxConnections: budget.total,
     },
@@ -248,21 +239,16 @@ async function ensureQueues(ctx: RuntimeContext, boss: PgBoss): Promise<void> {
 }
 
 function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
-  const workers = ctx.opts.workers ?? ctx.config.workers
+  const { settings } = ctx
+  const { workers, pollIntervalMs, memoryPoolMb, workerId } = settings
   if (workers === 0) return []
-  const pollIntervalMs =
-    ctx.opts.pollInterval !== undefined
-      ? toTimerMs(ctx.opts.pollInterval, 'pollInterval')
-      : ctx.config.pollIntervalMs
-  const memoryPoolMb = ctx.opts.memoryPoolMb ?? ctx.config.memoryPoolMb
   const canLease = memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
-  const profiler =
-    (ctx.opts.enableProfiling ?? ctx.config.enableProfiling) ? new AttemptProfiler() : undefined
+  const profiler = settings.enableProfiling ? new AttemptProfiler() : undefined
   // Tasks with mode: 'thread' run in the worker-thread pool; the pool exists only if one is registered.
   const threads = ctx.registry.all().some((t) => t.mode === 'thread')
     ? createThreadExecutor({
-        threads: ctx.opts.threads ?? ctx.config.threads,
-        log: ctx.log.child({ workerId: ctx.workerId }),
+        threads: settings.threads,
+        log: ctx.log.child({ workerId }),
       })
     : null
   r.threads = threads
@@ -270,9 +256,9 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
     ? (task, args, taskCtx) =>
         task.mode === 'thread' ? threads.execute(task, args, taskCtx) : executeInline(task, args, taskCtx)
     : executeInline
-  const telemetry = new AttemptTelemetry(ctx.hooks, ctx.workerId)
+  const telemetry = new AttemptTelemetry(ctx.hooks, workerId)
   return ctx.queueNames().map((queue) => {
-    const q = ctx.opts.queues?.[queue]
+    const q = settings.queues[queue]
     const concurrency = q?.concurrency ?? workers
     return new QueueRunner({
       queue,
@@ -282,14 +268,14 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
       prefetch: q?.prefetch ?? 0,
       boss: r.boss,
       db: r.db.kysely,
-      bossSchema: ctx.config.bossSchema,
+      bossSchema: settings.bossSchema,
       registry: ctx.registry,
       settler: r.settler,
       publisher: r.publisher,
       execute,
-      workerId: ctx.workerId,
+      workerId,
       pollIntervalMs,
-      log: ctx.log.child({ workerId: ctx.workerId, queue }),
+      log: ctx.log.child({ workerId, queue }),
       ...(canLease ? { canLease } : {}),
       ...(profiler ? { profiler } : {}),
       onAttemptDone: (ms) => ctx.onAttemptDone(ms),

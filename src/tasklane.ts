@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
 import type { Kysely } from 'kysely'
 import { type Config, loadConfig } from './config.ts'
 import type { Database } from './db/database.ts'
-import { type Duration, toMs, toTimerMs, toWholeSecondsMs } from './duration.ts'
+import { type Duration, toMs, toTimerMs } from './duration.ts'
 import { type CallerDb, callerKysely } from './enqueue/caller-db.ts'
 import {
   buildRequest,
@@ -21,6 +19,7 @@ import type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
 import { type EventFilter, streamTaskEvents, waitForTask } from './inspect/task-watch.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { PgBoss } from './queue/boss.ts'
+import { resolveSettings, type Settings } from './resolve-settings.ts'
 import type { Scheduler } from './schedule/scheduler.ts'
 import {
   checkCount,
@@ -60,7 +59,7 @@ export class Tasklane {
   readonly config: Readonly<Config>
   readonly log: Logger
   readonly workerId: string
-  readonly #opts: TasklaneOptions
+  readonly #settings: Settings
   #state: State = 'new'
   #starting: Promise<void> | null = null
   #stopping: Promise<void> | null = null
@@ -71,13 +70,13 @@ export class Tasklane {
   readonly #hooks: TasklaneHooks
 
   constructor(opts: TasklaneOptions) {
-    this.#opts = opts
-    this.config = opts.config ?? loadConfig()
-    this.log = opts.logger ?? createLogger(this.config.logLevel)
+    this.config = opts?.config ?? loadConfig()
+    // Every option checked now, like the environment, so a bad one fails here and not at start().
+    this.#settings = resolveSettings(opts, this.config)
+    this.log = opts.logger ?? createLogger(this.#settings.logLevel)
     this.registry = new TaskRegistry(opts.tasks)
-    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
+    this.workerId = this.#settings.workerId
     this.#hooks = new TasklaneHooks(this.log)
-    void this.heartbeatTimeoutMs // checks the option now, not at the first task
   }
 
   /**
@@ -124,10 +123,7 @@ export class Tasklane {
   }
 
   get heartbeatTimeoutMs(): number {
-    return this.#opts.heartbeatTimeout !== undefined
-      ? // pg-boss counts heartbeats in whole seconds: anything finer is refused, not rounded.
-        toWholeSecondsMs(this.#opts.heartbeatTimeout, 'heartbeatTimeout')
-      : this.config.heartbeatTimeoutMs
+    return this.#settings.heartbeatTimeoutMs
   }
 
   /** Sum of the wall time of attempts run by this process (worker utilisation). */
@@ -167,12 +163,9 @@ export class Tasklane {
 
   #runtimeContext(): RuntimeContext {
     return {
-      opts: this.#opts,
-      config: this.config,
+      settings: this.#settings,
       log: this.log,
       registry: this.registry,
-      workerId: this.workerId,
-      heartbeatTimeoutMs: this.heartbeatTimeoutMs,
       queueNames: () => this.#queueNames(),
       onAttemptDone: (ms) => {
         this.#busyMsTotal += ms
@@ -184,7 +177,7 @@ export class Tasklane {
 
   #queueNames(): string[] {
     const names = new Set(this.registry.queues())
-    for (const q of Object.keys(this.#opts.queues ?? {})) names.add(q)
+    for (const q of Object.keys(this.#settings.queues)) names.add(q)
     return [...names]
   }
 
@@ -198,7 +191,7 @@ export class Tasklane {
       return
     }
     if (this.#stopping) return this.#stopping
-    const ms = timeout !== undefined ? toTimerMs(timeout, 'timeout') : this.config.shutdownTimeoutMs
+    const ms = timeout !== undefined ? toTimerMs(timeout, 'timeout') : this.#settings.shutdownTimeoutMs
     this.#stopping = (async () => {
       await this.#starting?.catch(() => {})
       this.#state = 'stopping'
@@ -295,10 +288,10 @@ export class Tasklane {
 
   async #writeRequests(requests: EnqueueRequest[], callerDb: CallerDb | undefined): Promise<EnqueueResult[]> {
     const r = this.#live()
-    const deps = { boss: r.boss, heartbeatSeconds: Math.ceil(this.heartbeatTimeoutMs / 1000) }
+    const deps = { boss: r.boss, heartbeatSeconds: this.#settings.heartbeatSeconds }
     if (callerDb) {
       // The caller's transaction (any client: enqueue/caller-db.ts), scoped to our schema for our tables.
-      const trx = callerKysely(callerDb).withSchema(this.config.schema) as Kysely<Database>
+      const trx = callerKysely(callerDb).withSchema(this.#settings.schema) as Kysely<Database>
       return writeRequests(trx, deps, requests)
     }
     if (requests.some((q) => q.idempotencyKey)) {
@@ -413,10 +406,10 @@ export class Tasklane {
     return {
       db: r.db.kysely,
       boss: r.boss,
-      bossSchema: this.config.bossSchema,
+      bossSchema: this.#settings.bossSchema,
       registry: this.registry,
       publisher: r.publisher,
-      heartbeatSeconds: Math.ceil(this.heartbeatTimeoutMs / 1000),
+      heartbeatSeconds: this.#settings.heartbeatSeconds,
       queues: () => this.#queueNames(),
     }
   }
@@ -461,9 +454,9 @@ export class Tasklane {
     const r = this.#live()
     return {
       db: r.db.kysely,
-      bossSchema: this.config.bossSchema,
+      bossSchema: this.#settings.bossSchema,
       queues: this.#queueNames(),
-      windowMs: this.config.statsWindowMs,
+      windowMs: this.#settings.statsWindowMs,
       heartbeatTimeoutMs: this.heartbeatTimeoutMs,
       startedAt: this.#startedAt ?? new Date(),
     }

@@ -1,4 +1,5 @@
-import { ConfigError, MAX_CONNECTIONS_ACCEPTED, MIN_CONNECTIONS } from '../config.ts'
+import { SHARED_SETTINGS } from '../config.ts'
+import { checkInteger } from '../setting-checks.ts'
 
 /**
  * How one serve/worker process spends its connections. The total is set in one place
@@ -28,16 +29,16 @@ const MAX_BOSS_POOL = 4
  */
 export function connectionBudget(maxConnections: number, poolSize?: number): ConnectionBudget {
   if (poolSize !== undefined) {
-    if (!Number.isInteger(poolSize) || poolSize < 1) {
-      throw new ConfigError(
-        `poolSize=${poolSize} is invalid: expected an integer of at least 1 (or set maxConnections instead)`,
-      )
-    }
+    checkInteger(
+      'poolSize',
+      poolSize,
+      1,
+      10_000,
+      'an integer from 1 to 10000 (or set maxConnections instead)',
+    )
     return { total: poolSize + MAX_BOSS_POOL + 1, listen: 1, bossPool: MAX_BOSS_POOL, tasklanePool: poolSize }
   }
-  if (!Number.isInteger(maxConnections) || maxConnections < MIN_CONNECTIONS) {
-    throw new ConfigError(`maxConnections=${maxConnections} is invalid: expected ${MAX_CONNECTIONS_ACCEPTED}`)
-  }
+  SHARED_SETTINGS.maxConnections.check('maxConnections', maxConnections)
   const bossPool = Math.min(MAX_BOSS_POOL, Math.max(1, Math.floor((maxConnections - 1) / 3)))
   return { total: maxConnections, listen: 1, bossPool, tasklanePool: maxConnections - 1 - bossPool }
 }

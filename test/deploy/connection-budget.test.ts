@@ -152,14 +152,15 @@ describe('connection budget: what a busy process really opens', () => {
     expect(peak).toBeLessThanOrEqual(7)
   })
 
-  it('refuses the option below 3 before connecting', async () => {
-    const tasks = createTasklane({
-      config: loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }),
-      logger: createLogger('silent'),
-      tasks: [step],
-      maxConnections: 2,
-    })
-    await expect(tasks.start()).rejects.toThrow(/maxConnections=2 is invalid/)
-    await tasks.stop().catch(() => {})
+  it('refuses the option below 3 at createTasklane, before anything connects', () => {
+    const create = () =>
+      createTasklane({
+        config: loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }),
+        logger: createLogger('silent'),
+        tasks: [step],
+        maxConnections: 2,
+      })
+    expect(create).toThrow(ConfigError)
+    expect(create).toThrow(/maxConnections=2 is invalid/)
   })
 })

@@ -35,7 +35,7 @@ describe('durations are whole milliseconds, never rounded', () => {
 
   it('refuses a heartbeat timeout finer than pg-boss’s 1 s granularity, saying so', () => {
     expect(() => createTasklane({ config: loadConfig({}), tasks: [], heartbeatTimeout: '7500ms' })).toThrow(
-      /heartbeatTimeout must be a whole number of seconds \(its granularity is 1 s/,
+      /heartbeatTimeout="7500ms" is invalid: expected a whole number of seconds \(its granularity is 1 s/,
     )
     expect(() => loadConfig({ TASKLANE_HEARTBEAT_TIMEOUT: '7500ms' })).toThrow(
       /TASKLANE_HEARTBEAT_TIMEOUT="7500ms" is invalid: expected a whole number of seconds/,

@@ -49,8 +49,9 @@ export function describeClientContract(name: string, connect: (url: string) => P
     beforeAll(async () => {
       db = await createTestDatabase()
       await db.query('create table orders (id serial primary key, item text not null)')
-      // Polling is pushed out of the test's reach: a task runs only if its commit woke the worker.
-      tasks = await startTasklane(db.url, [shipOrder], { workers: 1, pollInterval: '10m' })
+      // Polling is pushed past the test's waits (30 s at most; 60 s is the longest poll interval): a
+      // task runs only if its commit woke the worker.
+      tasks = await startTasklane(db.url, [shipOrder], { workers: 1, pollInterval: '60s' })
       client = await connect(db.url)
     })
     afterAll(async () => {
