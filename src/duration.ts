@@ -37,20 +37,6 @@ export function toMs(value: Duration, what: string): number {
   return ms
 }
 
-/**
- * Like toMs, for settings whose consumer counts in whole seconds (pg-boss's heartbeat): a value
- * that is not a whole number of seconds is refused, saying so, rather than silently rounded.
- */
-export function toWholeSecondsMs(value: Duration, what: string): number {
-  const ms = toMs(value, what)
-  if (ms % 1000 !== 0) {
-    throw new TypeError(
-      `${what} must be a whole number of seconds (its granularity is 1 s; got ${JSON.stringify(value)} = ${ms} ms)`,
-    )
-  }
-  return ms
-}
-
 /** The longest delay a Node.js timer honours (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647
 
