@@ -12,11 +12,11 @@ import {
 import { judgeStarts, writeRequests } from './enqueue/enqueue-writer.ts'
 import { TasklaneError } from './errors.ts'
 import type { EventBus } from './events/event-bus.ts'
-import type { TaskEvent } from './events/event-types.ts'
+import { type EventFilter, TaskStream, type TaskStreamOptions } from './events/task-stream.ts'
+import { waitForTask } from './events/wait-for-task.ts'
 import { cancelTask, retryTask } from './inspect/task-control.ts'
 import type { TaskInfo } from './inspect/task-info.ts'
 import type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
-import { type EventFilter, streamTaskEvents, waitForTask } from './inspect/task-watch.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { PgBoss } from './queue/boss.ts'
 import { resolveSettings, type Settings } from './resolve-settings.ts'
@@ -348,10 +348,17 @@ export class Tasklane {
     return this.#live().reader.list(filter)
   }
 
-  /** Resolves with the final TaskInfo once the task completes, fails or is cancelled. Event-driven. */
+  /**
+   * Resolves with the final TaskInfo once the task completes, fails or is cancelled. Follows the task's
+   * event stream (see events()), so it wakes on the final status's notification, and re-reads the task
+   * every 2 s as a floor where notifications are lost. Throws TasklaneError `not_found` for an unknown
+   * task, `timeout` after `timeout` (default '30s') naming the status it is still in.
+   * @example const info = await tasks.waitFor(taskId, { timeout: '1m' }); if (info.status === 'completed') use(info.result)
+   */
   async waitFor(taskId: string, { timeout = '30s' }: { timeout?: Duration } = {}): Promise<TaskInfo> {
-    const r = this.#live()
-    return waitForTask(r.bus, r.reader, taskId, toMs(timeout, 'timeout'))
+    const timeoutMs = toMs(timeout, 'timeout')
+    const read = this.#stateReader()
+    return waitForTask(this.#stream({ taskId }, {}), read, taskId, timeoutMs)
   }
 
   /** Cancels a queued, scheduled, retrying or running task; returns its TaskInfo. */
@@ -415,13 +422,36 @@ export class Tasklane {
   }
 
   /**
-   * Progress and status events, from every process, as an async iterator. With `taskId`, it ends
-   * after the task's final status.
-   * @example for await (const ev of tasks.events({ taskId })) console.log(ev)
+   * Progress and status events (TaskEvent), from every process, as an async iterator; it listens from
+   * this call on. With `taskId` it first yields the task's current status (and progress), then its
+   * changes, and ends after its final status (at once for a finished task); it throws TasklaneError
+   * `not_found` at the first next() for an unknown task. Filters `task` and `queue` narrow a stream of
+   * all tasks. It holds at most `bufferSize` (default 1000) events for a consumer that does not keep
+   * up: one that falls further behind gets a `lagged` event, then a fresh snapshot (see LaggedEvent),
+   * never unbounded memory. Stop early with `break` (or `return()`): it unsubscribes at once.
+   * @example
+   * for await (const ev of tasks.events({ taskId })) {
+   *   if (ev.type === 'progress') console.log(`${ev.percent}% ${ev.step ?? ''}`)
+   *   if (ev.type === 'lagged') console.log(`skipped ${ev.dropped} events; the current state follows`)
+   * }
    */
-  events(filter: EventFilter = {}): AsyncGenerator<TaskEvent> {
-    const r = this.#live()
-    return streamTaskEvents(r.bus, r.reader, filter)
+  events(filter: EventFilter = {}, options: TaskStreamOptions = {}): TaskStream<TaskInfo> {
+    return this.#stream(filter, options)
+  }
+
+  #stream(filter: EventFilter, { bufferSize, recheckInterval }: TaskStreamOptions): TaskStream<TaskInfo> {
+    return new TaskStream<TaskInfo>(this.#live().bus, {
+      filter,
+      readState: this.#stateReader(),
+      ...(bufferSize !== undefined ? { bufferSize } : {}),
+      ...(recheckInterval !== undefined ? { recheckMs: toTimerMs(recheckInterval, 'recheckInterval') } : {}),
+    })
+  }
+
+  /** A task's state as streams read it (no queue position: a stream re-reads often). */
+  #stateReader(): (taskId: string) => Promise<TaskInfo | null> {
+    const reader = this.#live().reader
+    return (taskId) => reader.get(taskId, { withPosition: false })
   }
 
   /** Leases and runs one batch on each queue (tests use it instead of waiting on the loop). */

@@ -100,8 +100,8 @@ describe('two apps in one database, isolated by TASKLANE_SCHEMA alone', () => {
     await until(() => idsA.every((id) => streamA.events.some((e) => isFinal(e, id))))
     await streamA.stop()
     await streamB.stop()
-    expect(streamB.events.some((e) => idsA.includes(e.taskId))).toBe(false)
-    expect(streamA.events.some((e) => idsB.includes(e.taskId))).toBe(false)
+    expect(streamB.events.some((e) => idsA.includes(e.taskId ?? ''))).toBe(false)
+    expect(streamA.events.some((e) => idsB.includes(e.taskId ?? ''))).toBe(false)
     expect(streamB.events.filter((e) => e.type === 'progress').map((e) => e.step)).not.toContainEqual(
       expect.stringContaining('a secret'),
     )

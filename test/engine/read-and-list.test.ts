@@ -157,12 +157,12 @@ describe('events() iterator', () => {
     await db?.drop()
   })
 
-  it('releases its bus listener at once when the consumer stops waiting', async () => {
+  it('releases its bus listeners at once when the consumer stops waiting', async () => {
     const before = tasks.bus.listenerCount
     const { taskId } = await tasks.addTask(echo, { i: 1 }, { delay: '1h' })
     const it = tasks.events({ taskId })
     const pending = it.next()
-    expect(tasks.bus.listenerCount).toBe(before + 1)
+    expect(tasks.bus.listenerCount).toBe(before + 2)
     await it.return(undefined)
     expect(await pending).toEqual({ done: true, value: undefined })
     expect(tasks.bus.listenerCount).toBe(before)

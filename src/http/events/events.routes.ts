@@ -1,20 +1,19 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming'
-import { TasklaneError } from '../../errors.ts'
-import { FINAL_STATUSES, type StatusEvent, type TaskEvent } from '../../events/event-types.ts'
+import { FINAL_STATUSES, type TaskEvent } from '../../events/event-types.ts'
+import type { TaskStream } from '../../events/task-stream.ts'
 import type { TaskInfo } from '../../inspect/task-info.ts'
 import { errorResponses } from '../error-handler.ts'
 import { type RouteContext, SECURED } from '../route-context.ts'
 import { EventsQuerySchema, IdParamSchema } from '../schemas.ts'
 import type { TasksEnv } from '../with-tasks.ts'
-import { BusSubscription } from './bus-subscription.ts'
 
 const eventStream = {
   'text/event-stream': {
     schema: z.string().openapi({
       description:
-        'Server-Sent Events. event: status | progress (data: the event as JSON); a task stream ends with event: result (completed) or error (failed, cancelled), data: the final TaskInfo. Comment lines are heartbeats.',
+        'Server-Sent Events. event: status | progress | lagged (data: the event as JSON); a task stream ends with event: result (completed) or error (failed, cancelled), data: the final TaskInfo. lagged ({ type, dropped, complete, taskId?, at }) tells a client that fell behind how many events it missed; a fresh status (and progress) follows. Comment lines are heartbeats.',
     }),
   },
 }
@@ -45,134 +44,95 @@ const allEventsRoute = createRoute({
   },
 })
 
-/** Ends the subscription when the client goes away, however hono or the server notices it. */
-function closeOnDisconnect(c: Context, stream: SSEStreamingApi, sub: BusSubscription): void {
-  stream.onAbort(() => sub.close())
-  c.req.raw.signal?.addEventListener('abort', () => sub.close(), { once: true })
+/** Ends the stream when the client goes away, however hono or the server notices it. */
+function closeOnDisconnect(c: Context, sse: SSEStreamingApi, events: TaskStream): void {
+  sse.onAbort(() => events.close())
+  c.req.raw.signal?.addEventListener('abort', () => events.close(), { once: true })
 }
 
-function send(stream: SSEStreamingApi, event: string, data: unknown): Promise<void> {
-  return stream.writeSSE({ event, data: JSON.stringify(data) })
+function send(sse: SSEStreamingApi, event: string, data: unknown): Promise<void> {
+  return sse.writeSSE({ event, data: JSON.stringify(data) })
 }
 
-function statusOf(info: TaskInfo): StatusEvent {
-  const { taskId, task, queue, status } = info
-  // When the task entered this status, from its recorded (database-clock) times.
-  const at = info.finishedAt ?? info.startedAt ?? info.createdAt
-  return { type: 'status', taskId, task, queue, status, attempt: info.attempts, at }
+/** The stream's next event, writing a heartbeat comment every `heartbeatMs` it keeps the client waiting. */
+async function nextEvent(
+  events: TaskStream,
+  sse: SSEStreamingApi,
+  heartbeatMs: number,
+): Promise<IteratorResult<TaskEvent>> {
+  const pending = events.next()
+  // If the client goes away during a heartbeat, the pending next() is abandoned: its end is not an error.
+  pending.catch(() => {})
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined
+    const idle = new Promise<'idle'>((resolve) => {
+      timer = setTimeout(() => resolve('idle'), heartbeatMs)
+    })
+    const item = await Promise.race([pending, idle])
+    clearTimeout(timer)
+    if (item !== 'idle') return item
+    await sse.write(': heartbeat\n\n')
+  }
 }
 
 const finalEvent = (info: TaskInfo) => (info.status === 'completed' ? 'result' : 'error')
 
 /**
- * One task's stream: its current status (and progress) first, then live events, then its final
- * state as `result` or `error`, then the end. The bus listener is subscribed before the first read,
- * so nothing that happens in between is lost; on a reconnect of the bus, and at each heartbeat, the
- * task is read again, which also covers databases where LISTEN is unavailable.
+ * One task's stream (tasks.events({ taskId })): its current status (and progress) first, then live
+ * events (`lagged` and a fresh status if the client falls behind), then its final state as `result`
+ * or `error`, then the end. The first event is read before the response starts, so an unknown task
+ * is a 404. The stream re-reads the task at each heartbeat's interval, which also covers databases
+ * where LISTEN is unavailable.
  */
 async function taskStream(c: Context<TasksEnv>, id: string, heartbeatMs: number): Promise<Response> {
   const tasks = c.var.tasks
-  const sub = new BusSubscription(tasks.bus, (e) => e.taskId === id)
-  let first: TaskInfo | null
+  const events = tasks.events({ taskId: id }, { recheckInterval: heartbeatMs })
+  let first: IteratorResult<TaskEvent>
   try {
-    first = await tasks.getTask(id)
+    first = await events.next()
   } catch (err) {
-    sub.close()
+    events.close()
     throw err
   }
-  if (!first) {
-    sub.close()
-    throw new TasklaneError('not_found', `no task with id '${id}'`)
-  }
-  const initial = first
-  return streamSSE(c, async (stream) => {
-    closeOnDisconnect(c, stream, sub)
-    let status = initial.status
-    let attempt: number | undefined = initial.attempts
-    const refresh = async (): Promise<TaskInfo | null> => {
-      const now = await tasks.getTask(id)
-      if (now && now.status !== status) {
-        status = now.status
-        attempt = now.attempts
-        await send(stream, 'status', statusOf(now))
-      }
-      return now
-    }
+  return streamSSE(c, async (sse) => {
+    closeOnDisconnect(c, sse, events)
     try {
-      await send(stream, 'status', statusOf(initial))
-      if (initial.progress) {
-        const { taskId, task, queue } = initial
-        await send(stream, 'progress', {
-          type: 'progress',
-          taskId,
-          task,
-          queue,
-          ...initial.progress,
-          at: initial.progress.updatedAt,
-        })
+      for (let item = first; !item.done; item = await nextEvent(events, sse, heartbeatMs)) {
+        await send(sse, item.value.type, item.value)
       }
-      if (FINAL_STATUSES.has(initial.status)) return await send(stream, finalEvent(initial), initial)
-      for (;;) {
-        const item = await sub.next(heartbeatMs)
-        if (item === null) return
-        if (item === 'idle' || item.type === 'reconnect') {
-          if (item === 'idle') await stream.write(': heartbeat\n\n')
-          const now = await refresh()
-          if (!now) return
-          if (FINAL_STATUSES.has(now.status)) return await send(stream, finalEvent(now), now)
-          continue
-        }
-        // A heartbeat's re-read can report a transition before its NOTIFY arrives (under load, seen
-        // in the test suite): the same status, same attempt, is not sent twice.
-        const repeat =
-          item.type === 'status' &&
-          item.status === status &&
-          (item.attempt === undefined || attempt === undefined || item.attempt === attempt)
-        if (!repeat) await send(stream, item.type, item)
-        if (item.type !== 'status') continue
-        status = item.status
-        attempt = item.attempt
-        if (FINAL_STATUSES.has(item.status)) {
-          const final = await tasks.getTask(id)
-          if (final) await send(stream, finalEvent(final), final)
-          return
-        }
-      }
+      const last = events.lastStatus
+      if (!last || !FINAL_STATUSES.has(last)) return
+      const final = events.finalState ?? (await tasks.getTask(id))
+      if (final) await send(sse, finalEvent(final), final)
     } catch (err) {
       // The client reconnects (EventSource does by itself) and gets the state again from the snapshot.
       tasks.log.debug({ err: (err as Error).message, taskId: id }, 'task event stream ended early')
-      await stream.write(`: stream ended: ${(err as Error).message.replace(/\s+/g, ' ')}\n\n`)
+      await sse.write(`: stream ended: ${(err as Error).message.replace(/\s+/g, ' ')}\n\n`)
     } finally {
-      sub.close()
+      events.close()
     }
   })
 }
 
-/** Every task's events, filtered by task name and queue, until the client disconnects. */
+/** Every task's events (tasks.events()), filtered by task name and queue, until the client disconnects. */
 function allEvents(
   c: Context<TasksEnv>,
-  filter: { task?: string | undefined; queue?: string | undefined },
+  { task, queue }: { task?: string | undefined; queue?: string | undefined },
   heartbeatMs: number,
 ) {
   const tasks = c.var.tasks
-  const accept = (e: TaskEvent) =>
-    (!filter.task || e.task === filter.task) && (!filter.queue || e.queue === filter.queue)
-  const sub = new BusSubscription(tasks.bus, accept)
-  return streamSSE(c, async (stream) => {
-    closeOnDisconnect(c, stream, sub)
+  const events = tasks.events({ ...(task ? { task } : {}), ...(queue ? { queue } : {}) })
+  return streamSSE(c, async (sse) => {
+    closeOnDisconnect(c, sse, events)
     try {
-      await stream.write(': connected\n\n')
+      await sse.write(': connected\n\n')
       for (;;) {
-        const item = await sub.next(heartbeatMs)
-        if (item === null) break
-        if (item === 'idle') await stream.write(': heartbeat\n\n')
-        else if (item.type === 'reconnect')
-          await stream.write(': reconnected: events may have been missed\n\n')
-        else await send(stream, item.type, item)
+        const item = await nextEvent(events, sse, heartbeatMs)
+        if (item.done) break
+        await send(sse, item.value.type, item.value)
       }
-      if (sub.overflowed) await stream.write(': too far behind: reconnect\n\n')
     } finally {
-      sub.close()
+      events.close()
     }
   })
 }
