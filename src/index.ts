@@ -11,7 +11,14 @@ export type {
 } from './enqueue/caller-db.ts'
 export type { EnqueueOptions, EnqueueResult } from './enqueue/enqueue-request.ts'
 export { ErrorCode, NonRetryableError, TasklaneError, TaskTimeoutError } from './errors.ts'
-export type { TaskEvent, TaskStatus } from './events/event-types.ts'
+export type {
+  LaggedEvent,
+  ProgressEvent,
+  StatusEvent,
+  TaskEvent,
+  TaskStatus,
+} from './events/event-types.ts'
+export type { EventFilter, TaskStream, TaskStreamOptions } from './events/task-stream.ts'
 export { type TasklaneRoutesOptions, tasklaneRoutes } from './http/routes.ts'
 export { type TasksEnv, withTasks } from './http/with-tasks.ts'
 export type { TaskInfo } from './inspect/task-info.ts'

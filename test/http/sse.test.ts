@@ -1,5 +1,7 @@
 import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventsChannel } from '../../src/events/events-channel.ts'
+import { encodeMessages } from '../../src/events/notify.repository.ts'
 import { tasklaneRoutes } from '../../src/http/routes.ts'
 import type { TasksEnv } from '../../src/http/with-tasks.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
@@ -143,6 +145,43 @@ describe('Server-Sent Events', () => {
     await waitUntil(() => open(taskId))
     await waitUntil(() => open(taskId))
     await tasks.waitFor(taskId)
+  })
+
+  it('tells a client that stopped reading that it lagged, then sends the current status', async () => {
+    const { taskId } = await tasks.addTask(quick, {}, { delay: '1h' })
+    const sse = await stream(`/tasks/${taskId}/events`)
+    expect(await sse.nextEvent()).toMatchObject({ event: 'status', json: { status: 'scheduled' } })
+    // 5,000 events (the stream holds 1,000) while the client reads nothing; they never happened.
+    const count = 5_000
+    const heard = new Promise<void>((resolve) => {
+      let seen = 0
+      const off = tasks.bus.onMessage(() => {
+        if (++seen < count) return
+        off()
+        resolve()
+      })
+    })
+    const events = Array.from({ length: count }, (_, i) => ({
+      type: 'status' as const,
+      taskId,
+      task: 'quick',
+      queue: 'default',
+      status: 'running' as const,
+      attempt: i + 1,
+      at: new Date().toISOString(),
+    }))
+    await db.query('select pg_notify($1, p) from unnest($2::text[]) p', [
+      eventsChannel(tasks.config.schema),
+      encodeMessages(events),
+    ])
+    await heard
+    const seen = await sse.until((e) => e.event === 'lagged')
+    expect(seen.length).toBeLessThan(count)
+    expect(seen.at(-1)!.json).toMatchObject({ type: 'lagged', taskId, complete: true })
+    expect(seen.at(-1)!.json.dropped).toBeGreaterThan(count - seen.length - 1_000)
+    expect(await sse.nextEvent()).toMatchObject({ event: 'status', json: { taskId, status: 'scheduled' } })
+    await sse.close()
+    await tasks.cancel(taskId)
   })
 
   it('GET /events streams every task event, filtered by task name', async () => {

@@ -264,6 +264,11 @@ streamQuery.delete('status')
 follow(`/events${streamQuery.size ? `?${streamQuery}` : ''}`, {
   progress: onProgress,
   status: (e) => onStatus(e).catch((err) => notify(err.message, 'error')),
+  // The page fell behind a busy stream: the latest state of each task follows, unless too many
+  // changed (complete: false), when only a reload is right.
+  lagged: (e) => {
+    if (!e.complete) load().catch((err) => notify(err.message, 'error'))
+  },
 })
 load().catch((err) => {
   render([], '')
