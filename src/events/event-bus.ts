@@ -17,9 +17,10 @@ export interface EventBusOptions {
 type Listener<T> = (value: T) => void
 
 /**
- * One LISTEN connection per process, shared by workers (wake-ups, cancels) and by event streams
- * (SSE, waitFor, events()). Reconnects by itself; every reconnect is announced so that consumers can
- * re-read state they may have missed while it was down (workers poll, streams re-read the task).
+ * One LISTEN connection per process, shared by workers (wake-ups, cancels) and by task streams
+ * (TaskStream: events(), waitFor, SSE). Reconnects by itself; every reconnect is announced so that
+ * consumers can re-read state they may have missed while it was down (workers poll, one-task streams
+ * re-read the task).
  */
 export class EventBus {
   readonly #opts: EventBusOptions

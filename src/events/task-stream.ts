@@ -1,6 +1,7 @@
 import type { Duration } from '../duration.ts'
 import { TasklaneError } from '../errors.ts'
 import {
+  type BusMessage,
   FINAL_STATUSES,
   type LaggedEvent,
   type ProgressEvent,
@@ -42,7 +43,7 @@ export const DEFAULT_RECHECK_MS = 2_000
 
 /** The part of the event bus a stream listens to (EventBus has it). */
 export interface TaskEventSource {
-  onMessage(listener: (message: TaskChangeEvent | { type: 'cancel' }) => void): () => void
+  onMessage(listener: (message: BusMessage) => void): () => void
   onReconnect(listener: () => void): () => void
 }
 
