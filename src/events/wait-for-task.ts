@@ -7,7 +7,7 @@ import type { TaskState, TaskStream } from './task-stream.ts'
  * Resolves with the task's final state once it completes, fails or is cancelled: it follows the
  * task's stream (which reads the task first, re-reads it on a reconnect and every few seconds, and
  * ends after the final status), then reads the final state unless the stream already did.
- * Throws not_found for an unknown task, timeout after `timeoutMs` (naming the last status seen).
+ * Throws not_found for an unknown task, timeout after `timeoutMs` (naming the status it is in).
  * @example const info = await waitForTask(stream, (id) => reader.get(id), taskId, 30_000)
  */
 export async function waitForTask<S extends TaskState>(
@@ -33,12 +33,12 @@ export async function waitForTask<S extends TaskState>(
     stream.close()
   }
   const status = stream.lastStatus
-  // (The timer may fire just after the final status came: that is not a timeout.)
-  if (timedOut && !(status && FINAL_STATUSES.has(status))) {
-    const still = status ? `is still ${status}` : 'did not finish'
-    throw new TasklaneError('timeout', `task ${taskId} ${still} after ${timeoutMs} ms`)
-  }
-  const final = stream.finalState ?? (await readState(taskId))
+  // One last read settles a timeout: it names the status the task is still in (the stream may not
+  // have read it yet, on a loaded machine), and a task that finished just then is no timeout.
+  const settled = !timedOut || (status !== undefined && FINAL_STATUSES.has(status))
+  const final = (settled ? stream.finalState : null) ?? (await readState(taskId))
   if (!final) throw new TasklaneError('not_found', `no task with id '${taskId}'`)
+  if (!FINAL_STATUSES.has(final.status))
+    throw new TasklaneError('timeout', `task ${taskId} is still ${final.status} after ${timeoutMs} ms`)
   return final
 }
