@@ -21,7 +21,7 @@ export type {
 export type { EventFilter, TaskStream, TaskStreamOptions } from './events/task-stream.ts'
 export { type TasklaneRoutesOptions, tasklaneRoutes } from './http/routes.ts'
 export { type TasksEnv, withTasks } from './http/with-tasks.ts'
-export type { TaskInfo } from './inspect/task-info.ts'
+export type { TaskAttempt, TaskInfo } from './inspect/task-info.ts'
 export type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
 export { type DrizzleSqlTagLike, type DrizzleTransactionLike, fromDrizzle } from './queue/from-drizzle.ts'
 export type { Analytics, AnalyticsBucket, TaskStats } from './stats/stats.service.ts'

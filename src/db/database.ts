@@ -55,12 +55,15 @@ export interface TaskHistoryTable {
   dead_letter: string | null
 }
 
+/** How a recorded attempt ended: it threw, it timed out, or its worker was lost mid-attempt. */
+export type AttemptOutcome = 'failed' | 'timeout' | 'lost'
+
 export interface TaskAttemptTable {
   task_id: string
   attempt: number
   task: string
   queue: string
-  outcome: string
+  outcome: AttemptOutcome
   error: Json | null
   started_at: Timestamp | null
   finished_at: Timestamp

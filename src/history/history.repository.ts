@@ -1,5 +1,5 @@
-import { type Kysely, sql } from 'kysely'
-import type { Database } from '../db/database.ts'
+import { type Kysely, type Selectable, sql } from 'kysely'
+import type { AttemptOutcome, Database, TaskAttemptTable, TaskHistoryTable } from '../db/database.ts'
 import { table } from '../stats/sql-parts.ts'
 
 export type HistoryStatus = 'completed' | 'failed' | 'cancelled'
@@ -26,28 +26,11 @@ export interface HistoryInsert {
   deadLetter?: string | null
 }
 
-export interface HistoryRow {
-  task_id: string
-  task: string
-  queue: string
-  priority: number
-  status: HistoryStatus
-  args: unknown
-  result: unknown
-  error: unknown
-  attempts: number
-  max_attempts: number
-  created_at: Date
-  start_after: Date
-  started_at: Date | null
-  finished_at: Date
-  wait_ms: number | null
-  duration_ms: number | null
-  worker_id: string | null
-  cpu_ms: number | null
-  peak_memory_mb: number | null
-  dead_letter: string | null
-}
+/** A row of tasklane.task_history as read. */
+export type HistoryRow = Selectable<TaskHistoryTable>
+
+/** A row of tasklane.task_attempt as read. */
+export type AttemptRow = Selectable<TaskAttemptTable>
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
 
@@ -132,7 +115,7 @@ const HISTORY_RECORD = {
 
 export async function findHistory(db: Kysely<Database>, taskId: string): Promise<HistoryRow | null> {
   const row = await db.selectFrom('task_history').selectAll().where('task_id', '=', taskId).executeTakeFirst()
-  return (row as HistoryRow | undefined) ?? null
+  return row ?? null
 }
 
 /** A retried task is live again: its previous outcome leaves history (its failed attempts stay). */
@@ -164,8 +147,7 @@ export async function listHistory(db: Kysely<Database>, f: HistoryFilter): Promi
     const { createdAt, taskId } = f.after
     q = q.where(sql<boolean>`(created_at, task_id) < (${createdAt}::timestamptz, ${taskId}::uuid)`)
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('task_id', 'desc').limit(f.limit).execute()
-  return rows as HistoryRow[]
+  return q.orderBy('created_at', 'desc').orderBy('task_id', 'desc').limit(f.limit).execute()
 }
 
 export interface AttemptInsert {
@@ -173,7 +155,7 @@ export interface AttemptInsert {
   attempt: number
   task: string
   queue: string
-  outcome: 'failed' | 'timeout' | 'lost'
+  outcome: AttemptOutcome
   error: unknown
   startedAt: Date | null
   finishedAt: Date
@@ -203,7 +185,8 @@ export async function insertAttempts(db: Kysely<Database>, rows: AttemptInsert[]
     .execute()
 }
 
-export async function listAttempts(db: Kysely<Database>, taskId: string) {
+/** A task's recorded attempts (failed, timed out or lost), first attempt first. */
+export async function listAttempts(db: Kysely<Database>, taskId: string): Promise<AttemptRow[]> {
   return db.selectFrom('task_attempt').selectAll().where('task_id', '=', taskId).orderBy('attempt').execute()
 }
 

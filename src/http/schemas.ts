@@ -55,8 +55,15 @@ export const TaskInfoSchema = z
       .array(
         z.object({
           attempt: z.number().int(),
-          outcome: z.string(),
-          error: z.unknown(),
+          outcome: z.enum(['failed', 'timeout', 'lost']),
+          error: z
+            .object({
+              type: z.string(),
+              message: z.string(),
+              retryable: z.boolean(),
+              stack: z.string().optional(),
+            })
+            .nullable(),
           startedAt: iso.nullable(),
           finishedAt: iso,
           durationMs: z.number().nullable(),
@@ -64,7 +71,10 @@ export const TaskInfoSchema = z
         }),
       )
       .optional()
-      .openapi({ description: 'GET /tasks/{id} only: every attempt that failed, timed out or was lost' }),
+      .openapi({
+        description:
+          'GET /tasks/{id} only: every attempt that failed, timed out or was lost (tasks.getAttempts(), TaskAttempt)',
+      }),
   })
   .openapi('TaskInfo')
 

@@ -1,15 +1,15 @@
 import type { Kysely } from 'kysely'
 import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
-import { insertJobs } from '../enqueue/enqueue-writer.ts'
+import { buildRequest } from '../enqueue/enqueue-request.ts'
+import { writeRequests } from '../enqueue/enqueue-writer.ts'
 import { TasklaneError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
-import { deleteHistory, findHistory, insertHistory } from '../history/history.repository.ts'
-import { canonicalRequest } from '../idempotency/canonical-request.ts'
+import { deleteHistory, findHistory } from '../history/history.repository.ts'
+import { recordOutcomes, snapshotOfJob } from '../outcome/outcome-recorder.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
 import { findJob } from '../queue/job.repository.ts'
-import { normalizeRetry } from '../tasks/define-task.ts'
 import { fromBossPriority } from '../tasks/priority.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
 import { liveStatus } from './task-info.ts'
@@ -43,32 +43,24 @@ export async function cancelTask(d: ControlDeps, taskId: string): Promise<void> 
   }
   if (!['created', 'retry', 'active'].includes(job.state))
     throw conflict(taskId, liveStatus(job), 'cancelled')
-  const task = job.data?.task ?? 'unknown'
   const cancelled = await d.db.transaction().execute(async (trx) => {
     const response = commandResult(await d.boss.cancel(job.queue, taskId, { db: fromKysely(trx) }))
     if (response.affected === 0) return false
     const now = await databaseNow(trx)
-    await insertHistory(trx, [
-      {
-        taskId,
-        task,
-        queue: job.queue,
-        priority: job.priority,
-        status: 'cancelled',
-        args: job.data?.args ?? null,
-        attempts: job.started_on ? job.retry_count + 1 : 0,
-        maxAttempts: job.retry_limit + 1,
-        createdAt: job.created_on,
-        startAfter: job.start_after,
-        startedAt: job.state === 'active' ? job.started_on : null,
-        finishedAt: now,
-      },
-    ])
-    const at = now.toISOString()
-    await notifyEvents(trx, [
-      { type: 'cancel', taskId, at },
-      { type: 'status', taskId, task, queue: job.queue, status: 'cancelled', at },
-    ])
+    await recordOutcomes(
+      trx,
+      [
+        {
+          snapshot: snapshotOfJob(job),
+          status: 'cancelled',
+          // The attempt it ends, if one was running (a retrying task's last one has ended already).
+          startedAt: job.state === 'active' ? job.started_on : null,
+          finishedAt: now,
+        },
+      ],
+      // Whichever process runs it aborts it (ctx.signal), once this commits.
+      [{ type: 'cancel', taskId, at: now.toISOString() }],
+    )
     return true
   })
   if (!cancelled) {
@@ -100,37 +92,13 @@ export async function retryTask(d: ControlDeps, taskId: string): Promise<void> {
       )
       if (response.affected === 0) throw conflict(taskId, 'changed meanwhile', 'retried')
     } else {
-      // pg-boss's retention already removed the job: enqueue it again under the same id.
+      // pg-boss's retention already removed the job: enqueue it again under the same id, as addTask
+      // would enqueue it now (the task's current definition, the priority it had).
       const h = history!
-      const task = d.registry.require(h.task)
-      const priority = fromBossPriority(h.priority)
-      const retry = normalizeRetry(
-        { ...task.retry, delay: task.retry.delayMs, maxDelay: task.retry.maxDelayMs ?? undefined },
-        'retry',
-      )
-      await insertJobs(trx, d, [
-        {
-          id: taskId,
-          task,
-          args: h.args,
-          priority,
-          startAfter: null,
-          startAfterMs: null,
-          deferred: false,
-          idempotencyKey: null,
-          // No key, so never compared; kept whole so the request type has one shape.
-          canonical: canonicalRequest({
-            task: task.name,
-            queue: task.queue,
-            args: h.args,
-            priority,
-            startAfterMs: null,
-            delayMs: null,
-            retry,
-          }),
-          retry,
-        },
-      ])
+      const request = buildRequest(d.registry.require(h.task), h.args, {
+        priority: fromBossPriority(h.priority),
+      })
+      await writeRequests(trx, d, [{ ...request, id: taskId }])
     }
     const info = job ?? history!
     const name = job ? (job.data?.task ?? 'unknown') : history!.task

@@ -1,5 +1,7 @@
+import type { AttemptOutcome } from '../db/database.ts'
 import type { TaskStatus } from '../events/event-types.ts'
-import type { HistoryRow } from '../history/history.repository.ts'
+import type { AttemptRow, HistoryRow } from '../history/history.repository.ts'
+import { attemptsMade, maxAttempts } from '../outcome/attempts.ts'
 import type { ProgressRow } from '../progress/progress.repository.ts'
 import type { JobRow } from '../queue/job.repository.ts'
 import { fromBossPriority, type TaskPriority } from '../tasks/priority.ts'
@@ -30,6 +32,28 @@ export interface TaskInfo {
   finishedAt: string | null
   waitMs: number | null
   durationMs: number | null
+}
+
+/**
+ * One recorded attempt of a task: every attempt that failed, timed out or was lost with its worker
+ * (a completed attempt is the task's own record, TaskInfo). Instants are ISO strings from the
+ * database's clock. Served as `attemptsHistory` by `GET /tasks/:id` (docs/http.md).
+ * @example { attempt: 1, outcome: 'failed', error: { type: 'ConnectionError', message: 'refused', retryable: true },
+ *   startedAt: '2026-01-05T10:00:00.000Z', finishedAt: '2026-01-05T10:00:00.012Z', durationMs: 12, workerId: 'host:4242:ab12' }
+ */
+export interface TaskAttempt {
+  /** 1 for the first attempt. */
+  attempt: number
+  /** It threw (`failed`), hit its timeout (`timeout`), or its worker stopped heartbeating (`lost`). */
+  outcome: AttemptOutcome
+  /** The error it ended with, as TaskInfo shows errors; null when none was recorded. */
+  error: NonNullable<TaskInfo['error']> | null
+  /** null when unknown (an attempt lost with its worker, recorded when the task was leased again). */
+  startedAt: string | null
+  finishedAt: string
+  durationMs: number | null
+  /** The worker process that ran it (`host:pid:id`), when known. */
+  workerId: string | null
 }
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null)
@@ -80,6 +104,18 @@ function errorOf(raw: unknown): TaskInfo['error'] | undefined {
   }
 }
 
+export function fromAttempt(a: AttemptRow): TaskAttempt {
+  return {
+    attempt: a.attempt,
+    outcome: a.outcome,
+    error: errorOf(a.error) ?? null,
+    startedAt: iso(a.started_at),
+    finishedAt: iso(a.finished_at)!,
+    durationMs: a.duration_ms,
+    workerId: a.worker_id,
+  }
+}
+
 export function fromHistory(h: HistoryRow, progress: ProgressRow | null): TaskInfo {
   const error = errorOf(h.error)
   return {
@@ -107,7 +143,6 @@ export function fromHistory(h: HistoryRow, progress: ProgressRow | null): TaskIn
 export function fromJob(job: JobRow, progress: ProgressRow | null, lastError?: unknown): TaskInfo {
   const status = liveStatus(job)
   const started = job.state === 'active' ? job.started_on : null
-  const attempts = job.state === 'active' ? job.retry_count + 1 : job.started_on ? job.retry_count + 1 : 0
   const readyAt = Math.max(new Date(job.start_after).getTime(), new Date(job.created_on).getTime())
   const error = errorOf(lastError ?? job.output)
   return {
@@ -119,8 +154,8 @@ export function fromJob(job: JobRow, progress: ProgressRow | null, lastError?: u
     args: job.data?.args ?? null,
     progress: progressOf(progress),
     ...(error && status !== 'completed' ? { error } : {}),
-    attempts,
-    maxAttempts: job.retry_limit + 1,
+    attempts: attemptsMade(job.retry_count, job.started_on !== null),
+    maxAttempts: maxAttempts(job.retry_limit),
     createdAt: iso(job.created_on)!,
     startAfter: iso(job.start_after)!,
     startedAt: iso(started),

@@ -13,7 +13,7 @@ import {
 import { findProgress, findProgressMany } from '../progress/progress.repository.ts'
 import { findJob, type JobRow, listJobs, queuePosition } from '../queue/job.repository.ts'
 import { liveSlotsForQueue } from '../workers/worker-process.repository.ts'
-import { fromHistory, fromJob, type TaskInfo } from './task-info.ts'
+import { fromAttempt, fromHistory, fromJob, type TaskAttempt, type TaskInfo } from './task-info.ts'
 
 export interface ListTasksFilter {
   status?: TaskStatus
@@ -102,8 +102,10 @@ export class TaskReader {
     return attempts.at(-1)?.error ?? undefined
   }
 
-  async attempts(taskId: string) {
-    return listAttempts(this.#db, taskId)
+  /** The task's recorded attempts, first first (none for an unknown id). */
+  async attempts(taskId: string): Promise<TaskAttempt[]> {
+    if (!isTaskId(taskId)) return []
+    return (await listAttempts(this.#db, taskId)).map(fromAttempt)
   }
 
   /**

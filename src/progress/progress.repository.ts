@@ -1,12 +1,8 @@
-import { type Kysely, sql } from 'kysely'
-import type { Database } from '../db/database.ts'
+import { type Kysely, type Selectable, sql } from 'kysely'
+import type { Database, TaskProgressTable } from '../db/database.ts'
 
-export interface ProgressRow {
-  task_id: string
-  percent: number
-  step: string | null
-  updated_at: Date
-}
+/** A row of tasklane.task_progress as read. */
+export type ProgressRow = Selectable<TaskProgressTable>
 
 /**
  * Upserts the latest progress of a running task, stamped with the database's clock.
@@ -39,7 +35,7 @@ export async function findProgress(db: Kysely<Database>, taskId: string): Promis
     .selectAll()
     .where('task_id', '=', taskId)
     .executeTakeFirst()
-  return (row as ProgressRow | undefined) ?? null
+  return row ?? null
 }
 
 export async function findProgressMany(
@@ -48,5 +44,5 @@ export async function findProgressMany(
 ): Promise<Map<string, ProgressRow>> {
   if (taskIds.length === 0) return new Map()
   const rows = await db.selectFrom('task_progress').selectAll().where('task_id', 'in', taskIds).execute()
-  return new Map(rows.map((r) => [r.task_id, r as ProgressRow]))
+  return new Map(rows.map((r) => [r.task_id, r]))
 }

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import type { Database } from '../db/database.ts'
 
 /**
  * Reads of pg-boss's job table. pg-boss owns the table; tasklane only reads it here (all writes go
@@ -29,7 +30,7 @@ function jobTable(bossSchema: string) {
 }
 
 /** One job by id. `queues` bounds the lookup to the primary key (name, id) of known queues. */
-export async function findJob(db: Kysely<any>, bossSchema: string, queues: string[], id: string) {
+export async function findJob(db: Kysely<Database>, bossSchema: string, queues: string[], id: string) {
   const { rows } = await sql<JobRow>`
     select ${JOB_COLUMNS} from ${jobTable(bossSchema)}
     where name = any(${queues}::text[]) and id = ${id}::uuid`.execute(db)
@@ -40,7 +41,7 @@ export async function findJob(db: Kysely<any>, bossSchema: string, queues: strin
  * How many ready tasks are ahead of a queued one in its queue, in lease order
  * (priority desc, created_on): a range count on pg-boss's fetch index job_i11.
  */
-export async function queuePosition(db: Kysely<any>, bossSchema: string, job: JobRow): Promise<number> {
+export async function queuePosition(db: Kysely<Database>, bossSchema: string, job: JobRow): Promise<number> {
   const { rows } = await sql<{ n: string }>`
     select count(*) as n from ${jobTable(bossSchema)}
     where name = ${job.queue} and state < 'active' and not blocked and start_after <= now()
@@ -72,7 +73,11 @@ export interface LiveJobFilter {
 const LIST_KEY = sql`date_trunc('milliseconds', created_on)`
 
 /** Live jobs, newest created first, keyed on (created_on to the millisecond, id). */
-export async function listJobs(db: Kysely<any>, bossSchema: string, f: LiveJobFilter): Promise<JobRow[]> {
+export async function listJobs(
+  db: Kysely<Database>,
+  bossSchema: string,
+  f: LiveJobFilter,
+): Promise<JobRow[]> {
   const { rows } = await sql<JobRow>`
     select ${JOB_COLUMNS} from ${jobTable(bossSchema)}
     where name = any(${f.queues}::text[]) and state = any(${f.states}::text[]::${sql.raw(`${bossSchema}.job_state`)}[])
@@ -94,7 +99,7 @@ export interface QueueCounts {
 
 /** Ready (due), deferred and active counts per queue and priority, over the partial fetch index. */
 export async function countLiveJobs(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   bossSchema: string,
   queues: string[],
 ): Promise<QueueCounts[]> {
@@ -122,7 +127,7 @@ export async function countLiveJobs(
 }
 
 /** Marks the given jobs' retry budget spent, so the next fail() is terminal (NonRetryableError). */
-export async function exhaustRetries(db: Kysely<any>, bossSchema: string, queue: string, id: string) {
+export async function exhaustRetries(db: Kysely<Database>, bossSchema: string, queue: string, id: string) {
   await sql`update ${jobTable(bossSchema)} set retry_limit = retry_count
     where name = ${queue} and id = ${id}::uuid and state = 'active'`.execute(db)
 }
@@ -133,7 +138,7 @@ export async function exhaustRetries(db: Kysely<any>, bossSchema: string, queue:
  * instead. Only jobs enqueued with pg-boss's deadLetter (by earlier tasklane versions, or a caller's
  * own option) carry one.
  */
-export async function clearDeadLetter(db: Kysely<any>, bossSchema: string, queue: string, id: string) {
+export async function clearDeadLetter(db: Kysely<Database>, bossSchema: string, queue: string, id: string) {
   await sql`update ${jobTable(bossSchema)} set dead_letter = null
     where name = ${queue} and id = ${id}::uuid and state = 'active'`.execute(db)
 }
@@ -144,7 +149,7 @@ export async function clearDeadLetter(db: Kysely<any>, bossSchema: string, queue
  * same settle transaction, so the policy the user gave ('200ms') is the one that applies.
  */
 export async function setRetryStart(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   bossSchema: string,
   queue: string,
   id: string,
@@ -156,7 +161,7 @@ export async function setRetryStart(
 }
 
 /** Current state of jobs by id (inside a settle transaction, after pg-boss's fail()). */
-export async function jobStates(db: Kysely<any>, bossSchema: string, queue: string, ids: string[]) {
+export async function jobStates(db: Kysely<Database>, bossSchema: string, queue: string, ids: string[]) {
   const { rows } = await sql<{ id: string; state: JobRow['state']; start_after: Date }>`
     select id, state, start_after from ${jobTable(bossSchema)}
     where name = ${queue} and id = any(${ids}::uuid[])`.execute(db)
@@ -168,7 +173,7 @@ export async function jobStates(db: Kysely<any>, bossSchema: string, queue: stri
  * that have no history row yet: the reconciler records them so every outcome lands in history.
  */
 export async function terminalJobsWithoutHistory(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   bossSchema: string,
   schema: string,
   queues: string[],
@@ -189,7 +194,7 @@ export async function terminalJobsWithoutHistory(
  * so a job that was cancelled, or re-leased elsewhere, meanwhile is left alone.
  */
 export async function handBack(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   bossSchema: string,
   queue: string,
   jobs: { id: string; retryCount: number }[],

@@ -1,19 +1,8 @@
-import { type Kysely, sql } from 'kysely'
-import type { Database } from '../db/database.ts'
+import { type Kysely, type Selectable, sql } from 'kysely'
+import type { Database, ScheduleTable } from '../db/database.ts'
 
-/** A row of tasklane.schedule (migration 0006). */
-export interface ScheduleRow {
-  task: string
-  key: string
-  cron: string
-  tz: string
-  args: unknown
-  next_run_at: Date
-  last_run_at: Date | null
-  last_task_id: string | null
-  created_at: Date
-  updated_at: Date
-}
+/** A row of tasklane.schedule (migration 0006) as read. */
+export type ScheduleRow = Selectable<ScheduleTable>
 
 export interface ScheduleUpsert {
   task: string
@@ -65,18 +54,21 @@ export async function deleteSchedule(db: Kysely<Database>, task: string, key: st
 }
 
 export async function listScheduleRows(db: Kysely<Database>): Promise<ScheduleRow[]> {
-  const rows = await db.selectFrom('schedule').selectAll().orderBy('task').orderBy('key').execute()
-  return rows as ScheduleRow[]
+  return db.selectFrom('schedule').selectAll().orderBy('task').orderBy('key').execute()
 }
 
-export async function findSchedule(db: Kysely<Database>, task: string, key: string) {
+export async function findSchedule(
+  db: Kysely<Database>,
+  task: string,
+  key: string,
+): Promise<ScheduleRow | null> {
   const row = await db
     .selectFrom('schedule')
     .selectAll()
     .where('task', '=', task)
     .where('key', '=', key)
     .executeTakeFirst()
-  return (row as ScheduleRow | undefined) ?? null
+  return row ?? null
 }
 
 /**
@@ -101,7 +93,7 @@ export async function claimDueSchedules(
     .forUpdate()
     .skipLocked()
     .execute()
-  return rows as ScheduleRow[]
+  return rows
 }
 
 /** Records a fired slot and the next one. */

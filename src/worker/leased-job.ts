@@ -1,3 +1,5 @@
+import { attemptsMade, maxAttempts } from '../outcome/attempts.ts'
+import type { TaskSnapshot } from '../outcome/outcome-recorder.ts'
 import type { RetryPolicy } from '../tasks/define-task.ts'
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
 
@@ -30,8 +32,24 @@ export interface LeasedJob {
   traceContext?: TraceCarrier | undefined
 }
 
+/** The attempt this claim runs, counting from 1 (a claim always starts one: outcome/attempts.ts). */
 export function attemptNumber(job: LeasedJob): number {
-  return job.retryCount + 1
+  return attemptsMade(job.retryCount, true)
+}
+
+/** The task as its claim stands, for recording the outcome of the attempt it runs (outcome-recorder.ts). */
+export function snapshotOfLease(job: LeasedJob): TaskSnapshot {
+  return {
+    taskId: job.id,
+    task: job.task,
+    queue: job.queue,
+    priority: job.priority,
+    args: job.args,
+    attempts: attemptNumber(job),
+    maxAttempts: maxAttempts(job.retryLimit),
+    createdAt: job.createdOn,
+    startAfter: job.startAfter,
+  }
 }
 
 export function fence(job: LeasedJob): { id: string; retryCount: number } {

@@ -2,8 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
 import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
-import { notifyEvents } from '../events/notify.repository.ts'
-import { insertHistory, recordLostAttempts } from '../history/history.repository.ts'
+import { recordLostAttempts } from '../history/history.repository.ts'
 import {
   type DroppedPartitions,
   dropExpiredPartitions,
@@ -13,6 +12,7 @@ import {
 import { foldNextDay, pruneRollups } from '../history/rollup.repository.ts'
 import { pruneKeys } from '../idempotency/idempotency.repository.ts'
 import type { Logger } from '../logger.ts'
+import { recordOutcomes, snapshotOfJob, type TaskOutcome } from '../outcome/outcome-recorder.ts'
 import { terminalJobsWithoutHistory } from '../queue/job.repository.ts'
 
 export interface MaintenanceDeps {
@@ -33,6 +33,19 @@ export interface MaintenanceDeps {
 export const FOLD_GRACE_MS = 3_600_000
 
 const LOST_MESSAGE = 'worker lost: its process stopped heartbeating while running this task'
+
+/** The error of a task pg-boss failed on its own: its output says why (a lapsed heartbeat, an expiry). */
+function lostError(output: unknown): unknown {
+  const raw = output as { value?: { message?: string }; error?: unknown } | null
+  const message = raw?.value?.message
+  return (
+    raw?.error ?? {
+      type: 'WorkerLost',
+      message: message?.includes('heartbeat') ? LOST_MESSAGE : `${LOST_MESSAGE} (${message ?? 'expired'})`,
+      retryable: true,
+    }
+  )
+}
 
 /**
  * Background upkeep in processes that supervise:
@@ -82,55 +95,27 @@ export class Maintenance {
       const jobs = await terminalJobsWithoutHistory(trx, bossSchema, config.schema, this.#d.queues(), 500)
       if (jobs.length === 0) return 0
       const at = await databaseNow(trx)
-      await insertHistory(
-        trx,
-        jobs.map((j) => {
-          const raw = j.output as { value?: { message?: string }; error?: unknown } | null
-          const message = raw?.value?.message
-          const error = raw?.error ?? {
-            type: 'WorkerLost',
-            message: message?.includes('heartbeat')
-              ? LOST_MESSAGE
-              : `${LOST_MESSAGE} (${message ?? 'expired'})`,
-            retryable: true,
-          }
-          return {
-            taskId: j.id,
-            task: j.data?.task ?? 'unknown',
-            queue: j.queue,
-            priority: j.priority,
-            status: 'failed' as const,
-            args: j.data?.args ?? null,
-            error,
-            attempts: j.retry_count + 1,
-            maxAttempts: j.retry_limit + 1,
-            createdAt: j.created_on,
-            startAfter: j.start_after,
-            startedAt: j.started_on,
-            finishedAt: j.completed_on ?? at,
-            deadLetter: this.#d.deadLetterOf?.(j.data?.task ?? '') ?? null,
-          }
+      const outcomes = jobs.map(
+        (j): TaskOutcome => ({
+          snapshot: snapshotOfJob(j),
+          status: 'failed',
+          attempt: 'lost',
+          error: lostError(j.output),
+          startedAt: j.started_on,
+          finishedAt: j.completed_on ?? at,
+          deadLetter: this.#d.deadLetterOf?.(j.data?.task ?? '') ?? null,
         }),
       )
-      // The attempt pg-boss failed for a lapsed heartbeat, and any earlier one lost the same way.
+      await recordOutcomes(trx, outcomes)
+      // An earlier attempt lost the same way got its row when the task was leased again; this covers
+      // one whose row did not land then (that write is best effort).
       await recordLostAttempts(
         trx,
-        jobs.map((j) => ({
-          taskId: j.id,
-          task: j.data?.task ?? 'unknown',
-          queue: j.queue,
-          before: j.retry_count + 2,
-        })),
-      )
-      await notifyEvents(
-        trx,
-        jobs.map((j) => ({
-          type: 'status' as const,
-          taskId: j.id,
-          task: j.data?.task ?? 'unknown',
-          queue: j.queue,
-          status: 'failed' as const,
-          at: at.toISOString(),
+        outcomes.map(({ snapshot: s }) => ({
+          taskId: s.taskId,
+          task: s.task,
+          queue: s.queue,
+          before: s.attempts,
         })),
       )
       this.#d.log.warn({ count: jobs.length }, 'recorded tasks whose worker was lost')

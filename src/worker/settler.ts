@@ -1,14 +1,12 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import { isDatabaseUnavailable } from '../errors.ts'
-import type { StatusEvent } from '../events/event-types.ts'
-import { notifyEvents } from '../events/notify.repository.ts'
-import { type HistoryInsert, insertAttempts, insertHistory } from '../history/history.repository.ts'
 import type { Logger } from '../logger.ts'
+import { recordOutcomes, type TaskOutcome } from '../outcome/outcome-recorder.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
 import { clearDeadLetter, exhaustRetries, jobStates, setRetryStart } from '../queue/job.repository.ts'
 import { describeError, type ErrorInfo } from './error-info.ts'
-import { attemptNumber, fence, type LeasedJob } from './leased-job.ts'
+import { attemptNumber, fence, type LeasedJob, snapshotOfLease } from './leased-job.ts'
 import { clip, isRefused, OutcomeNotStoredError } from './outcome-limits.ts'
 import { retryDelayMs } from './retry-delay.ts'
 
@@ -164,8 +162,7 @@ export class Settler {
     const byQueue = Map.groupBy(items, (i) => i.job.queue)
     const completed = new Set<string>()
     await db.transaction().execute(async (trx) => {
-      const history: HistoryInsert[] = []
-      const events: StatusEvent[] = []
+      const outcomes: TaskOutcome[] = []
       for (const [queue, group] of byQueue) {
         // Fenced to the attempt we claimed: a job cancelled or re-leased meanwhile is not settled here.
         const response = commandResult(
@@ -180,31 +177,20 @@ export class Settler {
         for (const i of group) {
           if (!settled.has(i.job.id)) continue
           completed.add(i.job.id)
-          history.push({
-            taskId: i.job.id,
-            task: i.job.task,
-            queue,
-            priority: i.job.priority,
+          outcomes.push({
+            snapshot: snapshotOfLease(i.job),
             status: 'completed',
-            args: i.job.args,
             result: i.result,
-            attempts: attemptNumber(i.job),
-            maxAttempts: i.job.retryLimit + 1,
-            createdAt: i.job.createdOn,
-            startAfter: i.job.startAfter,
             startedAt: i.startedAt,
+            // The database clock's instant (see dbTimeOf), not this process's.
             finishedAt: i.finishedAt,
             workerId,
             cpuMs: i.cpuMs ?? null,
             peakMemoryMb: i.peakMemoryMb ?? null,
           })
-          // The database clock's instant (see dbTimeOf), not this process's.
-          const at = i.finishedAt.toISOString()
-          events.push({ type: 'status', taskId: i.job.id, task: i.job.task, queue, status: 'completed', at })
         }
       }
-      await insertHistory(trx, history)
-      await notifyEvents(trx, events)
+      await recordOutcomes(trx, outcomes)
     })
     return completed
   }
@@ -248,52 +234,20 @@ export class Settler {
         const delayMs = retryDelayMs(job.retry, attemptNumber(job))
         await setRetryStart(trx, bossSchema, job.queue, job.id, delayMs)
       }
-      await insertAttempts(trx, [
-        {
-          taskId: job.id,
-          attempt: attemptNumber(job),
-          task: job.task,
-          queue: job.queue,
-          outcome: f.outcome,
-          error: f.error,
-          startedAt: f.startedAt,
-          finishedAt: f.finishedAt,
-          workerId,
-        },
-      ])
-      if (final) {
-        await insertHistory(trx, [
-          {
-            taskId: job.id,
-            task: job.task,
-            queue: job.queue,
-            priority: job.priority,
-            status: 'failed',
-            args: job.args,
-            error: f.error,
-            attempts: attemptNumber(job),
-            maxAttempts: job.retryLimit + 1,
-            createdAt: job.createdOn,
-            startAfter: job.startAfter,
-            startedAt: f.startedAt,
-            finishedAt: f.finishedAt,
-            workerId,
-            deadLetter: f.deadLetter ?? job.bossDeadLetter ?? null,
-          },
-        ])
+      const common = {
+        snapshot: snapshotOfLease(job),
+        attempt: f.outcome,
+        error: f.error,
+        startedAt: f.startedAt,
+        finishedAt: f.finishedAt,
+        workerId,
       }
-      const status = final ? 'failed' : 'retrying'
-      await notifyEvents(trx, [
-        {
-          type: 'status',
-          taskId: job.id,
-          task: job.task,
-          queue: job.queue,
-          status,
-          at: f.finishedAt.toISOString(),
-        },
+      await recordOutcomes(trx, [
+        final
+          ? { ...common, status: 'failed', deadLetter: f.deadLetter ?? job.bossDeadLetter ?? null }
+          : { ...common, status: 'retrying' },
       ])
-      return status
+      return final ? 'failed' : 'retrying'
     })
   }
 }

@@ -48,7 +48,7 @@ describe('timeout', () => {
     expect(sawAbort).toBe(2)
     const attempts = await tasks.getAttempts(taskId)
     expect(attempts.map((a) => a.outcome)).toEqual(['timeout', 'timeout'])
-    expect(attempts.every((a) => (a.duration_ms ?? 0) >= 190)).toBe(true)
+    expect(attempts.every((a) => (a.durationMs ?? 0) >= 190)).toBe(true)
   })
 
   it('fails an attempt that ignores its signal at the timeout', async () => {

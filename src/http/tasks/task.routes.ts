@@ -81,16 +81,7 @@ export function registerTaskRoutes({ app, guard }: RouteContext): void {
     const { task: id } = c.req.valid('param')
     const info = await c.var.tasks.getTask(id)
     if (!info) throw notFound(id)
-    const attempts = await c.var.tasks.getAttempts(id)
-    const attemptsHistory = attempts.map((a) => ({
-      attempt: a.attempt,
-      outcome: a.outcome,
-      error: a.error,
-      startedAt: a.started_at ? new Date(a.started_at).toISOString() : null,
-      finishedAt: new Date(a.finished_at).toISOString(),
-      durationMs: a.duration_ms,
-      workerId: a.worker_id,
-    }))
+    const attemptsHistory = await c.var.tasks.getAttempts(id)
     return c.json({ ...info, attemptsHistory }, 200)
   })
 
