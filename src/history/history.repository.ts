@@ -2,7 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely'
 import type { AttemptOutcome, Database, TaskAttemptTable, TaskHistoryTable } from '../db/database.ts'
 import { table } from '../stats/sql-parts.ts'
 
-export type HistoryStatus = 'completed' | 'failed' | 'cancelled'
+export type HistoryStatus = TaskHistoryTable['status']
 
 export interface HistoryInsert {
   taskId: string
