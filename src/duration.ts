@@ -1,4 +1,10 @@
-/** A duration in milliseconds, or a string such as `'500ms'`, `'30s'`, `'10m'`, `'2h'`, `'1d'`. */
+/**
+ * A duration: a whole number of milliseconds (`250`), or a string of a number and a unit `ms`, `s`,
+ * `m`, `h` or `d` (`'500ms'`, `'1.5s'`, `'10m'`, `'2h'`, `'1d'`). Honoured to the millisecond; a value
+ * finer than that (`1.5`, `'0.5ms'`) or negative is refused, never rounded (docs/values.md). Each
+ * option taking one states its bounds.
+ * @example await tasks.stop({ timeout: '30s' }) // or { timeout: 30_000 }
+ */
 export type Duration = number | string
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const

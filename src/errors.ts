@@ -1,4 +1,13 @@
-/** Stable error codes; the HTTP layer maps them to statuses in one place (http/error-handler.ts). */
+/**
+ * Stable error codes of TasklaneError (and of the HTTP API's `{ error: { code } }`), each with its HTTP
+ * status: `validation_failed` 400 (an invalid value: `details` name each field), `malformed_json` 400,
+ * `unsupported_media_type` 415, `payload_too_large` 413, `unauthorized` 401, `unknown_task` 404 (a
+ * task name no definition has), `not_found` 404 (no task with that id), `state_conflict` 409 (the
+ * task's status does not allow the operation, e.g. retrying a running task), `idempotency_conflict`
+ * 409 (a key reused with a different request), `database_unavailable` 503, `timeout` 408 (waitFor).
+ * A frozen object; compare with `err.code`.
+ * @example if (err instanceof TasklaneError && err.code === ErrorCode.STATE_CONFLICT) return reply(409)
+ */
 export const ErrorCode = Object.freeze({
   VALIDATION_FAILED: 'validation_failed',
   MALFORMED_JSON: 'malformed_json',
@@ -12,6 +21,7 @@ export const ErrorCode = Object.freeze({
   DATABASE_UNAVAILABLE: 'database_unavailable',
   TIMEOUT: 'timeout',
 } as const)
+/** One of the values of the ErrorCode object (`'validation_failed'`, `'not_found'`, …). */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -28,16 +38,41 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   timeout: 408,
 }
 
+/** What is wrong with one field of a refused call or request (TasklaneError.details). */
 export interface ErrorDetail {
+  /**
+   * The field, dot-separated: `args.userId`, `priority`, `cron.hour`, `items.2.args.email`; absent
+   * when the problem is not one field's.
+   */
   path?: string
+  /** What is wrong with it, and what to send instead. */
   message: string
 }
 
-/** An error a caller can act on: a stable code, an HTTP status and optional per-field details. */
+/**
+ * An error a caller can act on: a stable code, an HTTP status and optional per-field details. The
+ * library throws it for invalid input and refused operations (each method says which codes); the
+ * HTTP API answers it as `{ error: { code, message, details } }` with `status`.
+ * @example
+ * try {
+ *   await tasks.retry(taskId)
+ * } catch (err) {
+ *   if (err instanceof TasklaneError && err.code === 'state_conflict') console.log(err.message)
+ *   else throw err
+ * }
+ */
 export class TasklaneError extends Error {
+  /** What went wrong, stable across releases (see ErrorCode). */
   readonly code: ErrorCode
+  /** The HTTP status the code maps to (400, 401, 404, 408, 409, 413, 415 or 503). */
   readonly status: number
+  /** Per-field problems (for `validation_failed`); empty when there are none. */
   readonly details: ErrorDetail[]
+  /**
+   * @param code one of ErrorCode; `status` follows from it.
+   * @param message what happened and what to do next.
+   * @param details the fields at fault, if any.
+   */
   constructor(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
     super(message)
     this.name = 'TasklaneError'
@@ -48,7 +83,9 @@ export class TasklaneError extends Error {
 }
 
 /**
- * Throw from a task's `run` to fail the task at once, without spending the remaining retries.
+ * Throw from a task's `run` to fail the task at once, without spending the remaining retries. Its
+ * message is recorded as the task's error, with `retryable: false`; a task with a `deadLetter` queue
+ * is parked for it.
  * @example throw new NonRetryableError('invalid address: retrying will not help')
  */
 export class NonRetryableError extends Error {
@@ -58,8 +95,13 @@ export class NonRetryableError extends Error {
   }
 }
 
-/** Thrown into a task's ctx.signal when its attempt exceeds the task's timeout. */
+/**
+ * The reason of a task's `ctx.signal` when its attempt exceeds the task's `timeout`. The attempt is
+ * recorded as failed with error type `TimeoutError` (retryable: the task's retry policy applies).
+ * @example if (ctx.signal.reason instanceof TaskTimeoutError) ctx.log.warn('timed out; cleaning up')
+ */
 export class TaskTimeoutError extends Error {
+  /** @param timeoutMs the task's timeout, in milliseconds, as the message reports it. */
   constructor(timeoutMs: number) {
     super(`attempt timed out after ${timeoutMs} ms`)
     this.name = 'TaskTimeoutError'

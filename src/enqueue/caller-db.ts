@@ -12,38 +12,74 @@ import { fromKnex, fromPrisma } from '../queue/boss.ts'
 
 /**
  * Any client with `query(text, values)` answering `{ rows }` (node-postgres' `Client`/`PoolClient`,
- * and most drivers) or the rows themselves. `values` are bound to `$1, $2, …`.
+ * and most drivers) or the rows themselves. `values` are bound to `$1, $2, …`. A `pg.Pool` has this
+ * shape but is refused (TypeError): it cannot hold a transaction.
+ * @example
+ * const client = await pool.connect()
+ * await client.query('BEGIN')
+ * await tasks.addTask(shipOrder, { orderId: 42 }, { db: client })
+ * await client.query('COMMIT')
  */
 export interface QueryClient {
+  /** Runs `text` with `values` bound to `$1, $2, …` on the transaction's connection. */
   query(text: string, values?: any[]): PromiseLike<unknown>
 }
 
-/** pg-boss's database adapter shape (`fromDrizzle`, `fromKnex`, `fromPrisma` … answer it). */
+/**
+ * pg-boss's database adapter shape (`fromDrizzle`, `fromKnex`, `fromPrisma` … answer it).
+ * @example await tasks.addTask(shipOrder, { orderId: 42 }, { db: fromDrizzle(tx, sql) })
+ */
 export interface SqlExecutor {
+  /** Runs `text` with `values` bound to `$1, $2, …` and answers the rows. */
   executeSql(text: string, values?: unknown[]): PromiseLike<{ rows: unknown[] }>
 }
 
-/** A postgres.js transaction (the `tx` of `sql.begin(async (tx) => …)`). */
+/**
+ * A postgres.js transaction (the `tx` of `sql.begin(async (tx) => …)`). The root `sql` is refused
+ * (TypeError): it runs each statement on any free connection.
+ * @example await sql.begin((tx) => tasks.addTask(shipOrder, { orderId: 42 }, { db: tx }))
+ */
 export interface PostgresJsTransaction {
+  /** postgres.js's `tx.unsafe(text, values)`, which tasklane runs its statements with. */
   unsafe(text: string, values?: any[]): PromiseLike<unknown>
+  /** `tx.savepoint`, which only a transaction has; tasklane does not call it. */
   savepoint: unknown
 }
 
-/** A Knex transaction (`knex.transaction(async (trx) => …)`). */
+/**
+ * A Knex transaction (`knex.transaction(async (trx) => …)`). A Knex instance is refused (TypeError):
+ * it is not a transaction.
+ * @example await knex.transaction((trx) => tasks.addTask(shipOrder, { orderId: 42 }, { db: trx }))
+ */
 export interface KnexTransaction {
+  /** Knex's `trx.raw(sql, bindings)`, which tasklane runs its statements with. */
   raw(sql: string, bindings: readonly any[]): PromiseLike<unknown>
+  /** `true` on a transaction; a Knex instance (without it) is refused. */
   isTransaction?: boolean
 }
 
-/** A Prisma interactive transaction (`prisma.$transaction(async (tx) => …)`). */
+/**
+ * A Prisma interactive transaction (`prisma.$transaction(async (tx) => …)`), Prisma 7 with
+ * `@prisma/adapter-pg`. A PrismaClient is refused (TypeError): it is not a transaction.
+ * @example await prisma.$transaction((tx) => tasks.addTask(shipOrder, { orderId: 42 }, { db: tx }))
+ */
 export interface PrismaTransaction {
+  /** Prisma's `tx.$queryRawUnsafe(text, ...values)`, which tasklane runs its statements with. */
   $queryRawUnsafe(text: string, ...values: any[]): PromiseLike<unknown>
 }
 
 /**
  * The caller's transaction, in any of the clients tasklane enqueues through: a Kysely transaction,
  * a node-postgres client inside `BEGIN`, any `{ query(text, values) }`, a postgres.js, Knex or Prisma
- * transaction, or a pg-boss adapter (`{ executeSql }`, e.g. `fromDrizzle(tx, sql)`).
+ * transaction, or a pg-boss adapter (`{ executeSql }`, e.g. `fromDrizzle(tx, sql)`). Passed as `db`
+ * to addTask/addTasks, the task exists iff that transaction commits (docs/enqueue.md). A handle that
+ * is not one transaction (a pool, a client's root object) is refused with a TypeError saying what to
+ * pass instead, before anything is written.
+ * @example
+ * await db.transaction().execute(async (trx) => {
+ *   const order = await trx.insertInto('orders').values({ item: 'book' }).returning('id').executeTakeFirstOrThrow()
+ *   await tasks.addTask(shipOrder, { orderId: order.id }, { db: trx })
+ * })
  */
 export type CallerDb =
   | Kysely<any>

@@ -15,14 +15,40 @@ import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import { parseInstant } from './instant.ts'
 import { assertJson, unstorableText } from './json-args.ts'
 
+/**
+ * Per-call options of `tasks.addTask()` and `addTasks()` (which also take `db`, the caller's
+ * transaction). Every value is checked before anything is written: an invalid one throws a
+ * TasklaneError `validation_failed` whose details name the field (`retry`, checked like
+ * defineTask's, throws a TypeError). docs/values.md says what is kept exactly and what is refused.
+ * @example
+ * await tasks.addTask(sendReminder, { userId: 'u1' }, {
+ *   priority: 'high',
+ *   delay: '10m',
+ *   idempotencyKey: 'reminder:u1:2026-11-28',
+ * })
+ */
 export interface EnqueueOptions {
+  /** This task's priority: a TaskPriority or its lowercase name (`'high'`). Default: the task's. */
   priority?: TaskPriority | Lowercase<TaskPriority>
-  /** Run no sooner than this from now (database clock), to the millisecond. */
+  /**
+   * Run no sooner than this from now (the database's clock), to the millisecond; at most 10 years. Not
+   * with `startAfter`. Default: at once.
+   */
   delay?: Duration
-  /** Run no sooner than this instant: a Date, or an ISO 8601 string with `Z` or an offset. */
+  /**
+   * Run no sooner than this instant: a Date, or an ISO 8601 string with `Z` or an offset
+   * (`'2031-01-01T09:00:00Z'`); years 1 to 9999, at most millisecond precision. A past instant runs
+   * at once. Not with `delay`.
+   */
   startAfter?: Date | string
-  /** Same key again returns the same taskId with `deduplicated: true`. */
+  /**
+   * 1 to 200 characters. The same key with the same request (compared by meaning: docs/values.md)
+   * returns the same taskId with `deduplicated: true`; with a different request it throws a
+   * TasklaneError `idempotency_conflict`. Keys are kept as long as completed tasks' history
+   * (TASKLANE_RETENTION_COMPLETED, 30 days by default). addTasks takes a key only for one task.
+   */
   idempotencyKey?: string
+  /** Overrides parts of the task's retry policy for this task; the rest stay the task's. */
   retry?: RetryOptions
 }
 
@@ -46,12 +72,25 @@ export interface EnqueueRequest {
   traceContext?: TraceCarrier
 }
 
+/**
+ * What an enqueue answers (`addTask`, each item of `addTasks`, `POST /tasks/:name`): the task is
+ * written, and committed unless it was enqueued in the caller's transaction.
+ * @example
+ * const { taskId, status } = await tasks.addTask(sendReminder, { userId: 'u1' }, { delay: '10m' })
+ * // status: 'scheduled'
+ */
 export interface EnqueueResult {
+  /** The task's id, a UUID: pass it to getTask, waitFor, cancel, … */
   taskId: string
+  /** The task's name. */
   task: string
+  /** The queue it runs in. */
   queue: string
+  /** Its priority (the option given, or the task's default). */
   priority: TaskPriority
+  /** `'scheduled'` when the start asked for is in the future (by the database's clock), else `'queued'`. */
   status: 'queued' | 'scheduled'
+  /** True when the idempotency key was used before with the same request: `taskId` is that task's. */
   deduplicated: boolean
 }
 

@@ -22,25 +22,55 @@ export interface ScheduleDeps {
   clock?: () => Date
 }
 
+/**
+ * Options of `tasks.schedule()`. Any other key is refused (validation_failed naming it).
+ * @example
+ * await tasks.schedule('send-digest', '0 8 * * 1', { list: 'weekly' }, { tz: 'Europe/Paris', key: 'weekly' })
+ */
 export interface ScheduleOptions {
-  /** IANA time zone the expression is read in (default 'UTC'). */
+  /**
+   * IANA time zone the expression is read in, such as `'Europe/Berlin'` (default `'UTC'`); an unknown
+   * zone is refused naming `tz`.
+   */
   tz?: string
-  /** Names the schedule, so one task can have several (default: the task name). */
+  /**
+   * Names the schedule, so one task can have several: 1 to 200 characters (default: the task name).
+   * Scheduling again with the same task and key replaces that schedule.
+   */
   key?: string
 }
 
-/** A schedule as listSchedules() returns it. Instants are ISO strings. */
+/**
+ * A schedule as `tasks.listSchedules()` returns it (ordered by task, then key). Instants are ISO 8601
+ * strings in UTC.
+ * @example
+ * for (const s of await tasks.listSchedules()) {
+ *   console.log(`${s.task}/${s.key}: ${s.cron} (${s.timezone}), next at ${s.nextRuns[0]}`)
+ * }
+ */
 export interface ScheduleInfo {
+  /** The task it enqueues. */
   task: string
+  /** The schedule's name (ScheduleOptions.key; the task name by default). */
   key: string
+  /** The cron expression, as given: 5 fields, or 6 with seconds first. */
   cron: string
+  /** The IANA time zone the expression is read in. */
   timezone: string
+  /** The args each run is enqueued with (JSON). */
   args: unknown
   /** The next instants it runs, oldest first (the first is the pending slot). */
   nextRuns: string[]
+  /** The slot it last fired for; null if it has not fired yet. */
   lastRunAt: string | null
+  /**
+   * The id of the task its last firing enqueued; null if it has not fired yet, or its last slot was
+   * skipped because its args no longer pass the task's schema (logged).
+   */
   lastTaskId: string | null
+  /** When the schedule was first made. */
   createdAt: string
+  /** When it was last scheduled again (schedule() with the same task and key). */
   updatedAt: string
 }
 

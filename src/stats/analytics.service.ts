@@ -6,31 +6,60 @@ import { formatDuration } from './format-duration.ts'
 import { ratio, round } from './numbers.ts'
 import type { StatsDeps } from './stats.service.ts'
 
-/** One task name in one time bucket. Times in milliseconds, throughput in tasks per second. */
+/**
+ * One task name in one time bucket of Analytics. Times in milliseconds, throughput in tasks per
+ * second; percentiles are interpolated (`percentile_cont`), null when no task is in them.
+ * @example
+ * { task: 'send-reminder', bucket: '2026-11-28T09:00:00.000Z', completed: 118, failed: 2, cancelled: 0,
+ *   retried: 5, throughput: 0.0333, errorRate: 0.0167, waitP50Ms: 4, waitP95Ms: 19.5, waitP99Ms: 41.2,
+ *   runP50Ms: 230, runP95Ms: 910, runP99Ms: 1204.6 }
+ */
 export interface AnalyticsBucket {
+  /** The task name. */
   task: string
-  /** ISO start of the bucket. */
+  /** ISO start of the bucket (buckets start at multiples of the width from the Unix epoch, UTC). */
   bucket: string
+  /** Tasks that completed in the bucket. */
   completed: number
+  /** Tasks that failed for good in the bucket. */
   failed: number
+  /** Tasks cancelled in the bucket. */
   cancelled: number
+  /** Failed attempts in the bucket that were followed by another attempt. */
   retried: number
+  /** (completed + failed) ÷ the seconds of the bucket inside the window, in tasks per second. */
   throughput: number
+  /** Median wait (from when the task could first run to when its final attempt started), in ms. */
   waitP50Ms: number | null
+  /** 95th percentile of the wait, in ms. */
   waitP95Ms: number | null
+  /** 99th percentile of the wait, in ms. */
   waitP99Ms: number | null
+  /** Median run time of completed and failed tasks, in ms. */
   runP50Ms: number | null
+  /** 95th percentile of the run time, in ms. */
   runP95Ms: number | null
+  /** 99th percentile of the run time, in ms. */
   runP99Ms: number | null
+  /** failed ÷ (completed + failed), from 0 to 1 (0 when neither). */
   errorRate: number
 }
 
+/**
+ * What `tasks.getAnalytics()` and `GET /analytics` answer: per task name and time bucket over a window
+ * ending now (docs/stats.md, "Analytics").
+ * @example
+ * const { rows } = await tasks.getAnalytics({ window: '7d', bucket: '1d', task: 'send-reminder' })
+ * for (const r of rows) console.log(r.bucket, r.completed, r.failed, r.runP95Ms)
+ */
 export interface Analytics {
   /** The window, as a duration ('24h'). */
   window: string
   /** The bucket width, as a duration ('1h'). */
   bucket: string
+  /** Start of the window, ISO 8601 (database clock). */
   from: string
+  /** End of the window (now, database clock), ISO 8601. */
   to: string
   /**
    * Buckets before this instant were read from the daily rollup (task_rollup): whole UTC days, and

@@ -25,36 +25,72 @@ export interface StatsDeps {
 }
 
 /**
- * Cluster-wide statistics: the fields of Catzilla's get_task_stats(), camelCased. Each is defined in
- * docs/stats.md; ratios named *Rate are 0–1, *Utilization, *Efficiency and *CpuUsage are percents.
+ * Cluster-wide statistics (`tasks.getTaskStats()`, `GET /stats`, `tasklane stats`): the fields of
+ * Catzilla's get_task_stats(), camelCased, computed in SQL so every process answers the same. Each is
+ * defined in docs/stats.md. Units: counts are integers, times milliseconds, memory MiB; *Rate fields
+ * are ratios from 0 to 1; *Utilization, *Efficiency and *CpuUsage are percents. Never null or NaN (a
+ * ratio with nothing to divide by is 0). Queue sizes and worker figures are current; rates, percentiles
+ * and counts cover the sliding window (`windowSeconds`, TASKLANE_STATS_WINDOW).
+ * @example
+ * const { totalQueued, activeWorkers, totalWorkers, p95ExecutionTimeMs } = await tasks.getTaskStats()
  */
 export interface TaskStats {
+  /** Ready tasks (due now, waiting to be leased) of priority CRITICAL. */
   criticalQueueSize: number
+  /** Ready tasks of priority HIGH. */
   highQueueSize: number
+  /** Ready tasks of priority NORMAL. */
   normalQueueSize: number
+  /** Ready tasks of priority LOW. */
   lowQueueSize: number
+  /** Every ready task: the sum of the four queue sizes. */
   totalQueued: number
+  /** Tasks not yet due: a delay or startAfter in the future, or a retry waiting out its backoff. */
   scheduled: number
+  /**
+   * Ready tasks per worker slot, `totalQueued / totalWorkers` (> 1: more ready work than slots);
+   * `totalQueued` when no worker is live.
+   */
   queuePressure: number
+  /** Worker slots running a task now, summed over live worker processes. */
   activeWorkers: number
+  /** `totalWorkers - activeWorkers`. */
   idleWorkers: number
+  /** Worker slots (every queue's concurrency) of live worker processes, summed. */
   totalWorkers: number
+  /** Percent (0–100) of the slot time live workers offered in the window that was spent running attempts. */
   avgWorkerUtilization: number
+  /** Tasks that completed or failed in the window, per second. */
   tasksPerSecond: number
+  /** Mean run time, in milliseconds, of tasks that completed or failed in the window. */
   avgExecutionTimeMs: number
+  /** 95th percentile of that run time, in milliseconds. */
   p95ExecutionTimeMs: number
+  /** 99th percentile of that run time, in milliseconds. */
   p99ExecutionTimeMs: number
+  /** Resident memory (RSS) of live worker processes, in MiB, summed. */
   memoryUsageMb: number
+  /** `workerMemoryUsage / memoryUsageMb` in percent: the share of resident memory that is JavaScript heap. */
   memoryEfficiency: number
+  /** CPU of live worker processes, in percent of one core, summed (200: two cores busy). */
   workerCpuUsage: number
+  /** JavaScript heap in use by live worker processes, in MiB, summed. */
   workerMemoryUsage: number
+  /** CPU time of the answering process since it started ÷ its wall time, in percent of one core. */
   engineCpuUsage: number
+  /** Tasks that completed or failed in the window (cancelled ones are not counted). */
   totalTasksProcessed: number
+  /** Tasks that failed for good in the window (retries spent, or NonRetryableError). */
   failedTasks: number
+  /** `failedTasks / totalTasksProcessed`, from 0 to 1. */
   errorRate: number
+  /** Seconds since the earliest start among the live worker processes and the answering instance. */
   uptimeSeconds: number
+  /** Failed attempts in the window that were followed by another attempt. */
   retryCount: number
+  /** Attempts in the window aborted by their task's timeout (retried or final). */
   timeoutCount: number
+  /** The width of the window, in seconds (TASKLANE_STATS_WINDOW, 300 by default). */
   windowSeconds: number
 }
 

@@ -1,10 +1,16 @@
-/** Task priorities, highest first: CRITICAL > HIGH > NORMAL > LOW. */
+/**
+ * Task priorities, highest first: CRITICAL > HIGH > NORMAL > LOW. Within a queue a ready task of higher
+ * priority is leased before any ready task of lower priority (README, "Queue"). A frozen object;
+ * where a priority is accepted, the lowercase names (`'high'`) are too.
+ * @example await tasks.addTask(sendReminder, { userId: 'u1' }, { priority: TaskPriority.HIGH })
+ */
 export const TaskPriority = Object.freeze({
   CRITICAL: 'CRITICAL',
   HIGH: 'HIGH',
   NORMAL: 'NORMAL',
   LOW: 'LOW',
 } as const)
+/** One of `'CRITICAL' | 'HIGH' | 'NORMAL' | 'LOW'` (the values of the TaskPriority object). */
 export type TaskPriority = (typeof TaskPriority)[keyof typeof TaskPriority]
 
 // The one mapping to pg-boss's integer priority, where higher runs first. Spaced so that a future

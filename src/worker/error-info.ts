@@ -1,11 +1,23 @@
 import { NonRetryableError, TaskTimeoutError } from '../errors.ts'
 import { clip, MAX_ERROR_TEXT } from './outcome-limits.ts'
 
-/** How a failed attempt is recorded: in history, in task_attempt and in TaskInfo.error. */
+/**
+ * How a failed attempt's error is recorded: in history, in task_attempt, in TaskInfo.error and in the
+ * `task:retry` / `task:failure` payloads. Text is stored escaped (a NUL as `\u0000`) and messages and
+ * stacks are cut at 64 KiB (docs/reliability.md).
+ * @example { type: 'TypeError', message: "Cannot read properties of undefined (reading 'id')", retryable: true }
+ */
 export interface ErrorInfo {
+  /**
+   * The error's class name (`TypeError`, your own subclass's), `TimeoutError` for a timeout,
+   * `WorkerLost`, `OutcomeNotStored`; for a thrown non-Error, its `typeof`.
+   */
   type: string
+  /** The error's message; may be empty (`throw new Error()`). */
   message: string
+  /** The stack, when the thrown value had one. */
   stack?: string
+  /** False for a NonRetryableError (the task failed at once, as for `OutcomeNotStored`), else true. */
   retryable: boolean
 }
 
