@@ -33,8 +33,8 @@ export interface TaskContext {
    * Records progress and the current step; stored (the latest value, written at most every 250 ms)
    * and streamed to listeners (`tasks.events()`, SSE). `percent` is clamped to 0–100; a `percent`
    * that is not a finite number throws a TypeError. A `step` PostgreSQL cannot store (a NUL
-   * character, an unpaired surrogate, more than 1,048,576 characters) fails the attempt at once, without
-   * retries, as `OutcomeNotStored` (docs/values.md).
+   * character, an unpaired surrogate, more than 1,048,576 characters) fails the attempt at once,
+   * without retries, as `OutcomeNotStored` (docs/values.md).
    * @example await ctx.progress(40, 'Rendering page 4 of 10')
    */
   progress(percent: number, step?: string): Promise<void>
