@@ -55,7 +55,10 @@ export interface TaskHistoryTable {
   dead_letter: string | null
 }
 
-/** How a recorded attempt ended: it threw, it timed out, or its worker was lost mid-attempt. */
+/**
+ * How a recorded attempt ended (TaskAttempt.outcome, `tasklane.task_attempt.outcome`): it threw
+ * (`'failed'`), hit its task's timeout (`'timeout'`), or its worker stopped heartbeating (`'lost'`).
+ */
 export type AttemptOutcome = 'failed' | 'timeout' | 'lost'
 
 export interface TaskAttemptTable {

@@ -47,16 +47,29 @@ export interface TaskEventSource {
   onReconnect(listener: () => void): () => void
 }
 
-/** What a stream needs of a task's current state (TaskInfo has it). */
+/**
+ * What a stream needs of a task's current state: the fields of TaskInfo it reads, which streams of
+ * `tasks.events()` hold as TaskInfo (TaskStream<TaskInfo>).
+ * @example const state: TaskState = (await tasks.getTask(taskId))!
+ */
 export interface TaskState {
+  /** The task's id. */
   taskId: string
+  /** The task's name. */
   task: string
+  /** Its queue. */
   queue: string
+  /** Its status now. */
   status: TaskStatus
+  /** Attempts started so far. */
   attempts: number
+  /** The last progress reported, or null. */
   progress: { percent: number; step: string | null; updatedAt: string } | null
+  /** When it was enqueued (ISO 8601). */
   createdAt: string
+  /** When its current (or final) attempt started; null before. */
   startedAt: string | null
+  /** When it finished; null before. */
   finishedAt: string | null
 }
 
@@ -110,6 +123,10 @@ export class TaskStream<S extends TaskState = TaskState> implements AsyncIterabl
   #progressKey = ''
   #final: S | null = null
 
+  /**
+   * @internal Made by `tasks.events()` (and waitFor, SSE), over the instance's event bus. Throws a
+   * TasklaneError `validation_failed` for a bufferSize below 1 or a recheck interval below 1 ms.
+   */
   constructor(source: TaskEventSource, settings: TaskStreamSettings<S>) {
     const bufferSize = settings.bufferSize ?? DEFAULT_BUFFER_SIZE
     if (!Number.isInteger(bufferSize) || bufferSize < 1)
@@ -149,6 +166,7 @@ export class TaskStream<S extends TaskState = TaskState> implements AsyncIterabl
     return this.#buffer.size
   }
 
+  /** Most events it holds for its consumer (TaskStreamOptions.bufferSize, default 1000). */
   get bufferSize(): number {
     return this.#buffer.bound
   }
@@ -158,16 +176,25 @@ export class TaskStream<S extends TaskState = TaskState> implements AsyncIterabl
     return !this.#closed
   }
 
-  /** The status the consumer last got (one-task streams). */
+  /** The status the consumer last got (one-task streams); undefined before the first. */
   get lastStatus(): TaskStatus | undefined {
     return this.#status
   }
 
-  /** The task's final state, when the stream ended on a read of it (rather than on an event). */
+  /**
+   * The task's final state, when a one-task stream ended on a read of it (rather than on an event);
+   * else null.
+   */
   get finalState(): S | null {
     return this.#final
   }
 
+  /**
+   * The next event: waits until one arrives; `{ done: true }` once the stream ended (a one-task
+   * stream after its final status) or was closed. Its first call on a one-task stream throws a
+   * TasklaneError `not_found` for an unknown task. Calls are served one at a time, in order.
+   * @example const { value, done } = await stream.next()
+   */
   next(): Promise<IteratorResult<TaskEvent>> {
     // One next() at a time, in call order (a for-await never overlaps them; a hand-written caller may).
     const result = this.#turn.then(() => this.#next())
@@ -175,21 +202,34 @@ export class TaskStream<S extends TaskState = TaskState> implements AsyncIterabl
     return result
   }
 
+  /**
+   * Closes the stream (what `break` out of `for await` calls): it unsubscribes at once, even while a
+   * next() waits, and resolves `{ done: true }`.
+   * @example await stream.return()
+   */
   async return(_value?: unknown): Promise<IteratorResult<TaskEvent>> {
     this.close()
     return DONE
   }
 
+  /**
+   * Closes the stream and rejects with `err` (the async iterator protocol's `throw`).
+   * @example await stream.throw(new Error('giving up')).catch(() => {})
+   */
   async throw(err?: unknown): Promise<IteratorResult<TaskEvent>> {
     this.close()
     throw err
   }
 
+  /** The stream itself, so `for await (const ev of stream)` reads it. */
   [Symbol.asyncIterator](): this {
     return this
   }
 
-  /** Stops listening and drops what it holds; a waiting next() resolves as done. Idempotent. */
+  /**
+   * Stops listening and drops what it holds; a waiting next() resolves as done. Idempotent.
+   * @example const stream = tasks.events(); setTimeout(() => stream.close(), 60_000)
+   */
   close(): void {
     if (this.#closed) return
     this.#closed = true

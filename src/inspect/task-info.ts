@@ -6,31 +6,70 @@ import type { ProgressRow } from '../progress/progress.repository.ts'
 import type { JobRow } from '../queue/job.repository.ts'
 import { fromBossPriority, type TaskPriority } from '../tasks/priority.ts'
 
-/** A task as callers see it, whether it is live (pg-boss) or finished (history). See docs/http.md. */
+/**
+ * A task as callers see it, whether it is live (pg-boss) or finished (history): what getTask, waitFor,
+ * cancel, retry and listTasks answer, and `GET /tasks/:id` serves (docs/http.md). Instants are ISO 8601
+ * strings in UTC from the database's clock; durations are milliseconds.
+ * @example
+ * const info = await tasks.getTask(taskId)
+ * if (info?.status === 'completed') console.log(info.result, `${info.durationMs} ms`)
+ * else if (info?.status === 'queued') console.log(`${info.position} ahead, expected to start at ${info.eta}`)
+ */
 export interface TaskInfo {
+  /** The task's id (a UUID). */
   taskId: string
+  /** The task's name. */
   task: string
+  /** The queue it runs in. */
   queue: string
+  /** Its priority. */
   priority: TaskPriority
+  /**
+   * Where it is: scheduled → queued → running → completed | failed | cancelled, with retrying between
+   * failed attempts.
+   */
   status: TaskStatus
+  /** The args as stored (the JSON of what was sent; null when none). */
   args: unknown
+  /** The last progress reported (percent 0–100, step, when), or null when none was. */
   progress: { percent: number; step: string | null; updatedAt: string } | null
+  /** What `run` returned, once completed; absent otherwise. */
   result?: unknown
+  /** The last error (of a failed task, or of the attempt a retrying task failed); absent when none. */
   error?: { type: string; message: string; retryable: boolean; stack?: string }
   /**
    * Failed with its retries spent and parked for this dead-letter queue (the task names it): it
    * never runs again, there or anywhere, unless retried. Absent otherwise.
    */
   deadLetter?: string
+  /** Attempts started so far (0 before the first starts). */
   attempts: number
+  /** The most attempts it gets: its retry limit + 1. */
   maxAttempts: number
+  /** Queued tasks only, from getTask: ready tasks of its queue leased before it. */
   position?: number
+  /**
+   * Queued tasks only, from getTask, when a live worker serves its queue: its estimated start (the
+   * tasks ahead run in waves of the queue's live slots, each taking its recent mean run time).
+   */
   eta?: string
+  /** When it was enqueued. */
   createdAt: string
+  /** When its current attempt may run from: the start asked for (or createdAt), then each retry's. */
   startAfter: string
+  /** When its current (or final) attempt started; null before. */
   startedAt: string | null
+  /** When it completed, failed or was cancelled; null before. */
   finishedAt: string | null
+  /**
+   * Milliseconds from when its current (or final) attempt was due (the later of startAfter and
+   * createdAt) to when it started; null before it starts.
+   */
   waitMs: number | null
+  /**
+   * Milliseconds its final attempt ran, once finished; null before, and when unknown (it never ran,
+   * or its worker was lost).
+   */
   durationMs: number | null
 }
 
@@ -48,9 +87,11 @@ export interface TaskAttempt {
   outcome: AttemptOutcome
   /** The error it ended with, as TaskInfo shows errors; null when none was recorded. */
   error: NonNullable<TaskInfo['error']> | null
-  /** null when unknown (an attempt lost with its worker, recorded when the task was leased again). */
+  /** When it started; null when unknown (lost with its worker, noticed when the task was leased again). */
   startedAt: string | null
+  /** When it ended (or was noticed lost). */
   finishedAt: string
+  /** Milliseconds it ran; null when unknown, like startedAt. */
   durationMs: number | null
   /** The worker process that ran it (`host:pid:id`), when known. */
   workerId: string | null

@@ -15,22 +15,43 @@ import { findJob, type JobRow, listJobs, queuePosition } from '../queue/job.repo
 import { liveSlotsForQueue } from '../workers/worker-process.repository.ts'
 import { fromAttempt, fromHistory, fromJob, type TaskAttempt, type TaskInfo } from './task-info.ts'
 
+/**
+ * What `tasks.listTasks()` (and `GET /tasks`) lists; every field given must match. An invalid value
+ * throws a TasklaneError `validation_failed` naming it.
+ * @example await tasks.listTasks({ status: 'failed', task: 'send-reminder', limit: 100 })
+ */
 export interface ListTasksFilter {
+  /** Tasks in this status now. */
   status?: TaskStatus
+  /** Tasks of this name. */
   task?: string
+  /** Tasks of this queue. */
   queue?: string
   /**
    * true: only tasks parked for a dead-letter queue (failed, retries spent; `deadLetter` names the
    * queue). Combines with the other filters; with a status other than 'failed' nothing matches.
    */
   deadLettered?: boolean
-  /** 1–500, default 50. */
+  /** Most tasks on the page: an integer from 1 to 500, default 50. */
   limit?: number
+  /** The `nextCursor` of the previous page; absent for the first page. */
   cursor?: string
 }
 
+/**
+ * One page of `tasks.listTasks()`: tasks newest created first, ordered by (creation time, taskId).
+ * @example
+ * let cursor: string | undefined
+ * do {
+ *   const page: TaskPage = await tasks.listTasks({ status: 'failed', ...(cursor ? { cursor } : {}) })
+ *   for (const t of page.items) console.log(t.taskId, t.error?.message)
+ *   cursor = page.nextCursor ?? undefined
+ * } while (cursor)
+ */
 export interface TaskPage {
+  /** The tasks of this page (without `position` and `eta`, which only getTask computes). */
   items: TaskInfo[]
+  /** Pass it as `cursor` for the next page; null on the last page. */
   nextCursor: string | null
 }
 
