@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely'
+import { Batcher } from '../batcher.ts'
+import type { Database } from '../db/database.ts'
 import type { Logger } from '../logger.ts'
 import type { BusMessage } from './event-types.ts'
 import { notifyEvents } from './notify.repository.ts'
@@ -9,37 +11,27 @@ import { notifyEvents } from './notify.repository.ts'
  * commit, so one notify statement per busy tick instead of one per task keeps it off the hot path.
  */
 export class EventPublisher {
-  readonly #db: Kysely<any>
-  readonly #log: Logger
-  #pending: BusMessage[] = []
-  #flushing: Promise<void> | null = null
+  readonly #batcher: Batcher<BusMessage>
 
-  constructor(db: Kysely<any>, log: Logger) {
-    this.#db = db
-    this.#log = log
+  constructor(db: Kysely<Database>, log: Logger) {
+    this.#batcher = new Batcher<BusMessage>({
+      maxBatch: 200,
+      // Events are advisory (state lives in tables; streams re-read it), so a failed publish is logged,
+      // not retried, and never rejects: publish() does not wait for it.
+      write: (batch) =>
+        notifyEvents(db, batch).catch((err) =>
+          log.debug({ err: (err as Error).message }, 'event publish failed'),
+        ),
+    })
   }
 
+  /** Sends `message` with the next notify statement; returns at once (delivery is not awaited). */
   publish(message: BusMessage): void {
-    this.#pending.push(message)
-    if (!this.#flushing) this.#flushing = this.#flush()
+    void this.#batcher.submit(message)
   }
 
-  async drain(): Promise<void> {
-    while (this.#flushing) await this.#flushing
-  }
-
-  async #flush(): Promise<void> {
-    await new Promise<void>((r) => setImmediate(r))
-    try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending.splice(0, 200)
-        // Events are advisory (state lives in tables; streams re-read it), so a failed publish is logged, not retried.
-        await notifyEvents(this.#db, batch).catch((err) =>
-          this.#log.debug({ err: (err as Error).message }, 'event publish failed'),
-        )
-      }
-    } finally {
-      this.#flushing = null
-    }
+  /** Resolves once every message published so far has been sent (or its failure logged). */
+  drain(): Promise<void> {
+    return this.#batcher.drain()
   }
 }
