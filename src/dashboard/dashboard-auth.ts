@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import { TOKEN_COOKIE, tokenMatches } from '../http/auth.ts'
+import { presentedToken, TOKEN_COOKIE, tokenMatches } from '../auth/api-token.ts'
 
 /** How long the browser keeps the token after a sign-in. */
 const COOKIE_MAX_AGE_S = 7 * 86_400
@@ -11,9 +11,8 @@ const COOKIE_MAX_AGE_S = 7 * 86_400
  */
 export function isSignedIn(c: Context, token: string | null): boolean {
   if (!token) return true
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1]
-  const given = bearer ?? getCookie(c, TOKEN_COOKIE)
-  return given !== undefined && tokenMatches(given, token)
+  const given = presentedToken(c.req.header('authorization'), getCookie(c, TOKEN_COOKIE))
+  return given !== null && tokenMatches(given, token)
 }
 
 function isHttps(c: Context): boolean {
@@ -21,7 +20,7 @@ function isHttps(c: Context): boolean {
 }
 
 /**
- * Keeps the token in the cookie the API accepts (http/auth.ts), so the dashboard's fetch and
+ * Keeps the token in the cookie the API accepts (auth/api-token.ts), so the dashboard's fetch and
  * EventSource calls are authenticated without the script ever holding the token: HttpOnly keeps it
  * from scripts, SameSite=Strict keeps it off cross-site requests (no CSRF on cancel and retry).
  */
