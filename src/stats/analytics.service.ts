@@ -4,7 +4,7 @@ import { rollupState } from '../history/rollup.repository.ts'
 import { analyticsRows } from './analytics.repository.ts'
 import { formatDuration } from './format-duration.ts'
 import { ratio, round } from './numbers.ts'
-import type { StatsDeps } from './stats.service.ts'
+import type { StatsDeps } from './stats-deps.ts'
 
 /**
  * One task name in one time bucket of Analytics. Times in milliseconds, throughput in tasks per

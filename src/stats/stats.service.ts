@@ -1,5 +1,3 @@
-import type { Kysely } from 'kysely'
-import type { Database } from '../db/database.ts'
 import { PRIORITIES, type TaskPriority, toBossPriority } from '../tasks/priority.ts'
 import { ratio, round } from './numbers.ts'
 import {
@@ -10,19 +8,7 @@ import {
   type WindowFigures,
   windowFigures,
 } from './stats.repository.ts'
-
-export interface StatsDeps {
-  db: Kysely<Database>
-  bossSchema: string
-  /** Queues whose live tasks are counted (the instance's registered queues). */
-  queues: string[]
-  /** Sliding window of rates and percentiles (config.statsWindowMs, default 5 minutes). */
-  windowMs: number
-  /** A worker process whose heartbeat is older than this is not live. */
-  heartbeatTimeoutMs: number
-  /** When the answering instance started. */
-  startedAt: Date
-}
+import type { StatsDeps } from './stats-deps.ts'
 
 /**
  * Cluster-wide statistics (`tasks.getTaskStats()`, `GET /stats`, `tasklane stats`): the fields of
@@ -167,3 +153,5 @@ function levelOf(value: number): TaskPriority {
 
 // computeAnalytics lives beside its own repository; tasklane.ts and users import it from here.
 export { type Analytics, type AnalyticsBucket, computeAnalytics } from './analytics.service.ts'
+// StatsDeps has a file of its own so that analytics.service.ts needs nothing from this one.
+export type { StatsDeps } from './stats-deps.ts'
