@@ -50,12 +50,14 @@ interface Entry<T, R> {
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+const ignore = () => {}
 
 /**
  * Collects submitted items into batches written by `options.write`.
  * @example
  *   const publisher = new Batcher<BusMessage>({ maxBatch: 200, write: (batch) => notifyEvents(db, batch) })
  *   await publisher.submit(message)   // resolves once the statement that carried it has run
+ *   publisher.post(other)             // the same, not waited for: its outcome is ignored
  *   await publisher.drain()           // on stop: everything submitted so far has been written (or failed)
  */
 export class Batcher<T, R = undefined> {
@@ -86,6 +88,15 @@ export class Batcher<T, R = undefined> {
       this.#queue.push({ item, resolve, reject })
       this.#startFlush()
     })
+  }
+
+  /**
+   * Queues `item` and forgets it: `submit(item).catch(() => {})` without allocating a promise, for a
+   * hot path whose write reports its own failures (e.g. logs them). Its outcome is never told to anyone.
+   */
+  post(item: T): void {
+    this.#queue.push({ item, resolve: ignore, reject: ignore })
+    this.#startFlush()
   }
 
   /** Items submitted and not yet handed to a write. */

@@ -17,7 +17,7 @@ export class EventPublisher {
     this.#batcher = new Batcher<BusMessage>({
       maxBatch: 200,
       // Events are advisory (state lives in tables; streams re-read it), so a failed publish is logged,
-      // not retried, and never rejects: publish() does not wait for it.
+      // not retried; publish() does not wait for it.
       write: (batch) =>
         notifyEvents(db, batch).catch((err) =>
           log.debug({ err: (err as Error).message }, 'event publish failed'),
@@ -27,7 +27,7 @@ export class EventPublisher {
 
   /** Sends `message` with the next notify statement; returns at once (delivery is not awaited). */
   publish(message: BusMessage): void {
-    void this.#batcher.submit(message)
+    this.#batcher.post(message)
   }
 
   /** Resolves once every message published so far has been sent (or its failure logged). */

@@ -219,6 +219,26 @@ describe('Batcher', () => {
     await h.batcher.drain()
   })
 
+  it('post() batches like submit() and ignores the outcome; drain waits for posted items too', async () => {
+    const h = harness()
+    h.batcher.post('a')
+    const b = h.batcher.submit('b')
+    h.batcher.post('c')
+    let drained = false
+    const draining = h.batcher.drain().then(() => {
+      drained = true
+    })
+    await h.gathered()
+    expect(h.writes.map((w) => w.items)).toEqual([['a', 'b', 'c']])
+    await Promise.resolve()
+    expect(drained).toBe(false)
+    const boom = new Error('notify failed')
+    h.writes[0]!.fail(boom)
+    // The submitter is told; the posted items' failure goes nowhere (no unhandled rejection fails this file).
+    await expect(b).rejects.toBe(boom)
+    await draining
+  })
+
   it('by default gathers what is submitted in the same turn of the event loop', async () => {
     const batches: string[][] = []
     const batcher = new Batcher<string>({
