@@ -107,7 +107,8 @@ describe('maintenance passes, driven through their once-methods', () => {
       const { taskId } = await tasks.addTask(mail, {})
       const error = { type: 'TypeError', message: 'boom', retryable: true }
       await db.query(
-        `update pgboss.job set state = 'failed', completed_on = now(), output = $2 where id = $1`,
+        `update pgboss.job set state = 'failed', started_on = now() - interval '1 second', completed_on = now(),
+           output = $2 where id = $1`,
         [taskId, JSON.stringify({ error })],
       )
       const m = maintenanceFor(kdb)
