@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { type Generated, Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
@@ -13,16 +13,21 @@ const note = defineTask({
   },
 })
 
+/** The application's own tables (created below): what a user's Kysely is typed with. */
+interface ShopDatabase {
+  orders: { id: Generated<number>; item: string }
+}
+
 describe('enqueue inside the caller transaction', () => {
   let db: TestDatabase
   let tasks: Tasklane
-  let userDb: Kysely<any>
+  let userDb: Kysely<ShopDatabase>
 
   beforeAll(async () => {
     db = await createTestDatabase()
     await db.query('create table orders (id serial primary key, item text not null)')
     tasks = await startTasklane(db.url, [note], { workers: 0 })
-    userDb = new Kysely<any>({
+    userDb = new Kysely<ShopDatabase>({
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 2 }) }),
     })
   })

@@ -113,14 +113,16 @@ describe('idempotency compares a canonical form of the request', () => {
     const b = await post({ args: { userId: 'h' }, delay: 10000 }, k1)
     expect(a.status).toBe(202)
     expect(b.status).toBe(200)
-    expect(((await b.json()) as any).taskId).toBe(((await a.json()) as any).taskId)
+    expect(((await b.json()) as { taskId: string }).taskId).toBe(
+      ((await a.json()) as { taskId: string }).taskId,
+    )
     const k2 = key()
     const c = await post({ args: { userId: 'h' }, startAfter: '2031-01-01T00:00:00Z' }, k2)
     const d = await post({ args: { userId: 'h' }, startAfter: '2031-01-01T00:00:00.000Z' }, k2)
     expect([c.status, d.status]).toEqual([202, 200])
     const e = await post({ args: { userId: 'h' }, startAfter: '2031-01-01T00:00:01Z' }, k2)
     expect(e.status).toBe(409)
-    expect(((await e.json()) as any).error.code).toBe('idempotency_conflict')
+    expect(((await e.json()) as { error: { code: string } }).error.code).toBe('idempotency_conflict')
   })
 
   it('stores the hash the SQL function computes for the documented canonical form', async () => {
@@ -158,8 +160,8 @@ describe('idempotency compares a canonical form of the request', () => {
       { args: { userId: 'b' }, delay: 2000, idempotencyKey: k },
     ])
     expect(ok.status).toBe(202)
-    const { items } = (await ok.json()) as any
-    expect(items[1]).toMatchObject({ taskId: items[0].taskId, deduplicated: true })
+    const { items } = (await ok.json()) as { items: { taskId: string }[] }
+    expect(items[1]).toMatchObject({ taskId: items[0]!.taskId, deduplicated: true })
     const bad = await post([
       { args: { userId: 'c' }, idempotencyKey: `${k}-x` },
       { args: { userId: 'd' }, idempotencyKey: `${k}-x` },

@@ -2,7 +2,7 @@ import knex from 'knex'
 import pg from 'pg'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callerKysely } from '../../src/enqueue/caller-db.ts'
+import { type CallerDb, callerKysely } from '../../src/enqueue/caller-db.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
@@ -57,10 +57,12 @@ describe('db handles that are not a transaction', () => {
   for (const h of handles) {
     it(`refuses ${h.name}, naming what to pass, and writes nothing`, async () => {
       const handle = h.make(db.url)
+      // Not a transaction: passed as one on purpose, as a user without types could.
+      const refused = handle.db as CallerDb
       try {
-        expect(() => callerKysely(handle.db as any)).toThrow(h.says)
+        expect(() => callerKysely(refused)).toThrow(h.says)
         await expect(
-          tasks.addTask(shipOrder, { item: `refused:${h.name}` }, { db: handle.db as any }),
+          tasks.addTask(shipOrder, { item: `refused:${h.name}` }, { db: refused }),
         ).rejects.toThrow(TypeError)
         const { rows } = await db.query(
           `select count(*)::int as n from pgboss.job where data->'args'->>'item' = $1`,

@@ -2,9 +2,10 @@ import { sql as drizzleSql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { pgTable, serial, text } from 'drizzle-orm/pg-core'
 import knex from 'knex'
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { type Generated, Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import postgres from 'postgres'
+import type { CallerDb } from '../../src/enqueue/caller-db.ts'
 import { fromDrizzle } from '../../src/index.ts'
 import { type ClientHarness, describeClientContract } from './support/client-contract.ts'
 
@@ -13,13 +14,13 @@ import { type ClientHarness, describeClientContract } from './support/client-con
 /** BEGIN … COMMIT/ROLLBACK by hand on a node-postgres client, as its users write it. */
 async function inPgTransaction<T>(
   client: pg.ClientBase,
-  db: (client: pg.ClientBase) => unknown,
+  db: (client: pg.ClientBase) => CallerDb,
   work: Parameters<ClientHarness['transaction']>[0],
 ): Promise<T> {
   await client.query('BEGIN')
   try {
     const result = await work({
-      db: db(client) as any,
+      db: db(client),
       insertOrder: async (item) => {
         await client.query('insert into orders (item) values ($1)', [item])
       },
@@ -70,7 +71,7 @@ describeClientContract('{ query } returning rows', async (url) => {
 })
 
 describeClientContract('Kysely', async (url) => {
-  const db = new Kysely<any>({
+  const db = new Kysely<{ orders: { id: Generated<number>; item: string } }>({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }),
   })
   return {
@@ -133,7 +134,7 @@ describeClientContract('postgres.js', async (url) => {
             await tx`insert into orders (item) values (${item})`
           },
         }),
-      )) as any,
+      )) as Awaited<ReturnType<typeof work>>,
     close: () => db.end(),
   }
 })

@@ -50,6 +50,7 @@ describeClientContract('Prisma', async (url) => {
   return {
     transaction: (work) =>
       prisma.$transaction(
+        // biome-ignore lint/suspicious/noExplicitAny: the client is generated and imported at run time, so untyped here
         (tx: any) =>
           work({
             db: tx,

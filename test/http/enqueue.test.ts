@@ -114,12 +114,12 @@ describe('POST /tasks/:name and /tasks/:name/batch', () => {
       },
     })
     expect(res.status).toBe(202)
-    expect(res.json.items.map((i: any) => [i.priority, i.status])).toEqual([
+    expect(res.json.items.map((i: { priority: string; status: string }) => [i.priority, i.status])).toEqual([
       ['NORMAL', 'queued'],
       ['LOW', 'queued'],
       ['NORMAL', 'scheduled'],
     ])
-    expect(new Set(res.json.items.map((i: any) => i.taskId)).size).toBe(3)
+    expect(new Set(res.json.items.map((i: { taskId: string }) => i.taskId)).size).toBe(3)
     expect((await rowCounts(db))['pgboss.job']).toBe(before['pgboss.job']! + 3)
   })
 
@@ -133,7 +133,7 @@ describe('POST /tasks/:name and /tasks/:name/batch', () => {
       before = await rowCounts(db)
     })
 
-    const cases: Array<[string, () => Promise<{ status: number; json: any }>, number, string, string?]> = [
+    const cases: Array<[string, () => ReturnType<typeof call>, number, string, string?]> = [
       [
         'malformed JSON',
         () =>
@@ -313,7 +313,7 @@ describe('POST /tasks/:name and /tasks/:name/batch', () => {
       expect(res.json.error).toMatchObject({ code })
       expect(typeof res.json.error.message).toBe('string')
       expect(Array.isArray(res.json.error.details)).toBe(true)
-      if (path) expect(res.json.error.details.map((d: any) => d.path)).toContain(path)
+      if (path) expect(res.json.error.details.map((d: { path: string }) => d.path)).toContain(path)
       expect(await rowCounts(db)).toEqual(before)
     })
   })

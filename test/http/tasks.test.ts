@@ -58,7 +58,7 @@ describe('GET /tasks, GET /tasks/:id, cancel and retry', () => {
       const res = await call(app, 'GET', `/tasks?task=report&limit=2${cursor ? `&cursor=${cursor}` : ''}`)
       expect(res.status).toBe(200)
       expect(res.json.items.length).toBeLessThanOrEqual(2)
-      seen.push(...res.json.items.map((t: any) => t.taskId))
+      seen.push(...res.json.items.map((t: { taskId: string }) => t.taskId))
       cursor = res.json.nextCursor
     } while (cursor)
     expect(seen).toEqual([...ids].reverse())
@@ -66,7 +66,7 @@ describe('GET /tasks, GET /tasks/:id, cancel and retry', () => {
 
   it('filters by status and queue', async () => {
     const side = await call(app, 'GET', '/tasks?queue=side')
-    expect(side.json.items.map((t: any) => t.task)).toEqual(['other'])
+    expect(side.json.items.map((t: { task: string }) => t.task)).toEqual(['other'])
     const done = await call(app, 'GET', '/tasks?status=completed')
     expect(done.json.items).toEqual([])
   })
@@ -81,7 +81,7 @@ describe('GET /tasks, GET /tasks/:id, cancel and retry', () => {
     const res = await call(app, 'GET', path)
     expect(res.status).toBe(400)
     expect(res.json.error.code).toBe('validation_failed')
-    expect(res.json.error.details.map((d: any) => d.path)).toContain(field)
+    expect(res.json.error.details.map((d: { path: string }) => d.path)).toContain(field)
   })
 
   it('cancels a queued task (200 TaskInfo), then refuses to cancel it again (409)', async () => {

@@ -67,7 +67,7 @@ describe('GET /analytics', () => {
     expect(res.status).toBe(200)
     expect(res.json).toMatchObject({ window: '4h', bucket: '1h' })
     const rows = res.json.rows
-    expect(rows.map((r: any) => r.task)).toEqual(['resize', 'email', 'resize'])
+    expect(rows.map((r: { task: string }) => r.task)).toEqual(['resize', 'email', 'resize'])
     const [resize2, email1, resize1] = rows
     expect(Date.parse(resize1.bucket) - Date.parse(resize2.bucket)).toBe(3_600_000)
     expect(new Date(resize2.bucket).getUTCMinutes()).toBe(0)
@@ -99,7 +99,13 @@ describe('GET /analytics', () => {
   it('filters by task, and defaults to a 24h window of 1h buckets', async () => {
     const res = await call(app, 'GET', '/analytics?task=email')
     expect(res.json).toMatchObject({ window: '24h', bucket: '1h' })
-    expect(res.json.rows.map((r: any) => [r.task, r.completed, r.failed])).toEqual([
+    expect(
+      res.json.rows.map((r: { task: string; completed: number; failed: number }) => [
+        r.task,
+        r.completed,
+        r.failed,
+      ]),
+    ).toEqual([
       ['email', 0, 1],
       ['email', 2, 0],
     ])

@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { inject } from 'vitest'
 
+// biome-ignore lint/suspicious/noExplicitAny: a row of ad-hoc SQL; each test reads the columns it selected
+type SqlRow = any
+
 export interface TestDatabase {
   url: string
   name: string
   /** A client on the test database, for assertions in plain SQL. */
-  query<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>
+  query<T extends pg.QueryResultRow = SqlRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>
   drop(): Promise<void>
 }
 
@@ -47,7 +50,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url,
     name,
-    query: (text, values) => pool.query(text, values as any[]),
+    query: (text, values) => pool.query(text, values),
     async drop() {
       await pool.end()
       const c = new pg.Client({ connectionString: withDatabase(templateUrl, 'postgres') })

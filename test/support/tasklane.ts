@@ -2,7 +2,6 @@ import { loadConfig } from '../../src/config.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import type { TasklaneOptions } from '../../src/tasklane-options.ts'
-import type { TaskDefinition } from '../../src/tasks/define-task.ts'
 
 /**
  * A started tasklane on `url` with test-friendly settings (quiet logs, small pools, no migration:
@@ -10,7 +9,7 @@ import type { TaskDefinition } from '../../src/tasks/define-task.ts'
  */
 export async function startTasklane(
   url: string,
-  tasks: TaskDefinition<any, any>[],
+  tasks: TasklaneOptions['tasks'],
   opts: Partial<TasklaneOptions> & { env?: Record<string, string> } = {},
 ): Promise<Tasklane> {
   const { env, ...rest } = opts

@@ -4,8 +4,12 @@
  */
 const NEXT_TIMEOUT_MS = 30_000
 
+/** One named Server-Sent Events message; `json` is its data parsed (null when not JSON). */
+// biome-ignore lint/suspicious/noExplicitAny: tests read events of every shape, each asserting the fields it needs
+export type SseEvent = { event: string; data: string; json: any }
+
 /** One Server-Sent Events message, or a comment line (heartbeats). */
-export type SseMessage = { event: string; data: string; json: any } | { comment: string }
+export type SseMessage = SseEvent | { comment: string }
 
 /**
  * Reads a text/event-stream response message by message. next() takes a deadline, so a test that
@@ -44,7 +48,7 @@ export class SseReader {
   }
 
   /** The next message with an event name (skipping comments); null at the end. */
-  async nextEvent(timeoutMs = NEXT_TIMEOUT_MS): Promise<{ event: string; data: string; json: any } | null> {
+  async nextEvent(timeoutMs = NEXT_TIMEOUT_MS): Promise<SseEvent | null> {
     for (;;) {
       const m = await this.next(timeoutMs)
       if (m === null || 'event' in m) return m
@@ -52,8 +56,8 @@ export class SseReader {
   }
 
   /** Events until one satisfies `stop` (included), or the stream ends. */
-  async until(stop: (e: { event: string; json: any }) => boolean, timeoutMs = NEXT_TIMEOUT_MS) {
-    const seen: Array<{ event: string; json: any }> = []
+  async until(stop: (e: SseEvent) => boolean, timeoutMs = NEXT_TIMEOUT_MS) {
+    const seen: SseEvent[] = []
     for (;;) {
       const e = await this.nextEvent(timeoutMs)
       if (e === null) return seen
