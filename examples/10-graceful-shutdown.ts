@@ -31,14 +31,24 @@ export function createTasks({ timeScale = 1 } = {}) {
   return { longRunningTask }
 }
 
-/** Attempts running in this process now. */
-function runningHere(tasklane: Tasklane): number {
-  return tasklane.runners.reduce((n, runner) => n + runner.busy, 0)
+/**
+ * Counts the attempts running in this process from its lifecycle events: each starts with
+ * `task:start` and ends with `task:success`, `task:retry` or `task:failure` (docs/observability.md).
+ */
+function runningHere(tasklane: Tasklane): () => number {
+  const running = new Set<string>()
+  tasklane.on('task:start', (e) => void running.add(e.taskId))
+  for (const end of ['task:success', 'task:retry', 'task:failure'] as const) {
+    tasklane.on(end, (e) => void running.delete(e.taskId))
+  }
+  return () => running.size
 }
 
 export interface GracefulShutdown {
   /** Set the moment a signal arrives (the seed's shutdown_requested). */
   readonly requested: boolean
+  /** Attempts running in this process now. */
+  running(): number
   /** Drains this process's tasks; resolves once nothing runs here. Idempotent. */
   run(): Promise<void>
 }
@@ -50,14 +60,16 @@ export interface GracefulShutdown {
  */
 export function createGracefulShutdown(tasklane: Tasklane): GracefulShutdown {
   let draining: Promise<void> | null = null
+  const running = runningHere(tasklane)
   return {
     get requested() {
       return draining !== null
     },
+    running,
     run() {
       draining ??= (async () => {
         console.log('🛑 Graceful shutdown initiated...')
-        console.log(`⏳ Waiting for ${runningHere(tasklane)} running task(s) to complete...`)
+        console.log(`⏳ Waiting for ${running()} running task(s) to complete...`)
         await tasklane.stop({ timeout: tasklane.config.shutdownTimeoutMs })
         console.log('✅ Graceful shutdown completed')
       })()
@@ -79,7 +91,7 @@ export function createExampleApp(
   })
 
   app.get('/shutdown-status', (c) => {
-    const running = runningHere(tasklane)
+    const running = shutdown.running()
     return c.json({
       shutdown_requested: shutdown.requested,
       message: shutdown.requested

@@ -2,6 +2,7 @@
 // DATABASE_URL server, an hour of made-up history, a few live tasks, the dashboard in Chromium.
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx scripts/dashboard-screenshots.ts
 //   ... --serve   keeps the server up (prints its URL) to look around by hand; Ctrl-C drops the database
+
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -12,6 +13,7 @@ import { dashboardRoutes } from '../src/dashboard/dashboard-routes.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { insertHistory } from '../src/history/history.repository.ts'
 import { createApp } from '../src/http/app.ts'
+import { engineOf } from '../src/internal.ts'
 import { createLogger } from '../src/logger.ts'
 import { createTasklane } from '../src/tasklane.ts'
 import { defineTask } from '../src/tasks/define-task.ts'
@@ -123,7 +125,7 @@ async function seedHistory(): Promise<void> {
       }
     }
   }
-  for (let i = 0; i < rows.length; i += 500) await insertHistory(tasks.db, rows.slice(i, i + 500))
+  for (let i = 0; i < rows.length; i += 500) await insertHistory(engineOf(tasks).db, rows.slice(i, i + 500))
 }
 
 await seedHistory()

@@ -1,82 +1,44 @@
-import type { Kysely } from 'kysely'
 import { type Config, loadConfig } from './config.ts'
-import type { Database } from './db/database.ts'
-import { type Duration, toMs, toTimerMs } from './duration.ts'
-import { type CallerDb, callerKysely } from './enqueue/caller-db.ts'
-import {
-  buildRequest,
-  type EnqueueOptions,
-  type EnqueueRequest,
-  type EnqueueResult,
-} from './enqueue/enqueue-request.ts'
-import { judgeStarts, writeRequests } from './enqueue/enqueue-writer.ts'
-import { TasklaneError } from './errors.ts'
-import type { EventBus } from './events/event-bus.ts'
-import { type EventFilter, TaskStream, type TaskStreamOptions } from './events/task-stream.ts'
-import { waitForTask } from './events/wait-for-task.ts'
-import { cancelTask, retryTask } from './inspect/task-control.ts'
+import { type Duration, toTimerMs } from './duration.ts'
+import type { CallerDb } from './enqueue/caller-db.ts'
+import type { EnqueueOptions, EnqueueResult } from './enqueue/enqueue-request.ts'
+import type { EventFilter, TaskStream, TaskStreamOptions } from './events/task-stream.ts'
 import type { TaskInfo } from './inspect/task-info.ts'
 import type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
-import { createLogger, type Logger } from './logger.ts'
-import type { PgBoss } from './queue/boss.ts'
-import { resolveSettings, type Settings } from './resolve-settings.ts'
-import type { Scheduler } from './schedule/scheduler.ts'
-import {
-  checkCount,
-  listSchedules,
-  previewSchedule,
-  type ScheduleInfo,
-  type ScheduleOptions,
-  scheduleTask,
-  unscheduleTask,
-} from './schedule/schedules.ts'
-import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
+import { registerEngine } from './internal.ts'
+import type { ScheduleInfo, ScheduleOptions } from './schedule/schedules.ts'
+import type { Analytics, TaskStats } from './stats/stats.service.ts'
+import { TasklaneEngine } from './tasklane-engine.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
-import { type Runtime, type RuntimeContext, startRuntime, stopRuntime } from './tasklane-runtime.ts'
 import type { TaskDefinition } from './tasks/define-task.ts'
-import { TaskRegistry } from './tasks/registry.ts'
-import { traceEnqueue } from './telemetry/enqueue-tracing.ts'
-import {
-  type TasklaneHookListener,
-  type TasklaneHookName,
-  TasklaneHooks,
-} from './telemetry/lifecycle-hooks.ts'
-import { tracingEnabled } from './telemetry/tracing.ts'
-import type { QueueRunner } from './worker/queue-runner.ts'
-import { listLiveWorkers } from './workers/worker-process.repository.ts'
-
-type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
-
-/** Live parts, present between start() and stop(). */
-type Running = Runtime
+import type { TasklaneHookListener, TasklaneHookName } from './telemetry/lifecycle-hooks.ts'
+import type { WorkerInfo } from './workers/worker-info.ts'
 
 /**
  * A tasklane instance: the task API, and (unless workers: 0) this process's workers.
- * Made with createTasklane(); one per process.
+ * Made with createTasklane(); one per process. Every method delegates to the engine behind it
+ * (tasklane-engine.ts); what is not here is not API.
  */
 export class Tasklane {
-  readonly registry: TaskRegistry
-  readonly config: Readonly<Config>
-  readonly log: Logger
-  readonly workerId: string
-  readonly #settings: Settings
-  #state: State = 'new'
-  #starting: Promise<void> | null = null
-  #stopping: Promise<void> | null = null
-  #r: Running | null = null
-  #startedAt: Date | null = null
-  #startedMono = 0
-  #busyMsTotal = 0
-  readonly #hooks: TasklaneHooks
+  readonly #e: TasklaneEngine
 
   constructor(opts: TasklaneOptions) {
-    this.config = opts?.config ?? loadConfig()
-    // Every option checked now, like the environment, so a bad one fails here and not at start().
-    this.#settings = resolveSettings(opts, this.config)
-    this.log = opts.logger ?? createLogger(this.#settings.logLevel)
-    this.registry = new TaskRegistry(opts.tasks)
-    this.workerId = this.#settings.workerId
-    this.#hooks = new TasklaneHooks(this.log)
+    this.#e = new TasklaneEngine(opts, opts?.config ?? loadConfig())
+    registerEngine(this, this.#e)
+  }
+
+  /**
+   * The configuration this instance was given (or read from the environment), before its options
+   * apply: for instance `config.schema`, the schema of the SQL views of docs/sql.md.
+   * @example sql.table(`${tasks.config.schema}.task_history_v`)
+   */
+  get config(): Readonly<Config> {
+    return this.#e.config
+  }
+
+  /** The name this process registers under in the workers table (`listWorkers()` ids, hook payloads). */
+  get workerId(): string {
+    return this.#e.settings.workerId
   }
 
   /**
@@ -88,47 +50,22 @@ export class Tasklane {
    * @example tasks.on('task:failure', (e) => alert(`${e.task} failed after ${e.attempt} attempts: ${e.error.message}`))
    */
   on<K extends TasklaneHookName>(event: K, listener: TasklaneHookListener<K>): () => void {
-    return this.#hooks.on(event, listener)
+    return this.#e.hooks.on(event, listener)
   }
 
   /** Removes a listener added with on(). */
   off<K extends TasklaneHookName>(event: K, listener: TasklaneHookListener<K>): void {
-    this.#hooks.off(event, listener)
+    this.#e.hooks.off(event, listener)
   }
 
+  /** Whether start() has finished and stop() has not begun. */
   get started(): boolean {
-    return this.#state === 'started'
+    return this.#e.started
   }
 
+  /** When start() finished; null before. */
   get startedAt(): Date | null {
-    return this.#startedAt
-  }
-
-  /** tasklane's Kysely (scoped to its schema); also usable for your own transactions on the same database. */
-  get db(): Kysely<Database> {
-    return this.#live().db.kysely
-  }
-
-  get connectionString(): string {
-    return this.#live().connectionString
-  }
-
-  get bus(): EventBus {
-    return this.#live().bus
-  }
-
-  /** @internal The queue runners of this process (the HTTP stats routes, heartbeats). */
-  get runners(): readonly QueueRunner[] {
-    return this.#r?.runners ?? []
-  }
-
-  get heartbeatTimeoutMs(): number {
-    return this.#settings.heartbeatTimeoutMs
-  }
-
-  /** Sum of the wall time of attempts run by this process (worker utilisation). */
-  get busyMsTotal(): number {
-    return this.#busyMsTotal
+    return this.#e.startedAt
   }
 
   /**
@@ -136,89 +73,16 @@ export class Tasklane {
    * creates the queues and starts this process's workers.
    */
   async start(): Promise<void> {
-    if (this.#state === 'started') return
-    if (this.#state !== 'new') throw new Error(`cannot start a tasklane instance that is ${this.#state}`)
-    this.#state = 'starting'
-    this.#starting = startRuntime(this.#runtimeContext(), (r) => {
-      this.#r = r as Running
-    }).then(
-      (r) => {
-        this.#r = r
-        this.#state = 'started'
-        this.#startedAt = new Date()
-        this.#startedMono = performance.now()
-        if (r.runners.length > 0 && this.#hooks.has('worker:start')) {
-          const queues = Object.fromEntries(r.runners.map((q) => [q.queue, q.concurrency]))
-          this.#hooks.emit('worker:start', { workerId: this.workerId, queues })
-        }
-      },
-      async (err) => {
-        await this.#teardown(0).catch(() => {})
-        this.#state = 'stopped'
-        throw err
-      },
-    )
-    return this.#starting
-  }
-
-  #runtimeContext(): RuntimeContext {
-    return {
-      settings: this.#settings,
-      log: this.log,
-      registry: this.registry,
-      queueNames: () => this.#queueNames(),
-      onAttemptDone: (ms) => {
-        this.#busyMsTotal += ms
-      },
-      busyMsTotal: () => this.#busyMsTotal,
-      hooks: this.#hooks,
-    }
-  }
-
-  #queueNames(): string[] {
-    const names = new Set(this.registry.queues())
-    for (const q of Object.keys(this.#settings.queues)) names.add(q)
-    return [...names]
+    return this.#e.start()
   }
 
   /**
-   * Graceful stop: no new leases, running attempts get up to `timeout` to finish, the rest are
-   * aborted and handed back without spending an attempt. Idempotent; safe before start().
+   * Graceful stop: no new leases, running attempts get up to `timeout` (default TASKLANE_SHUTDOWN_TIMEOUT,
+   * 30s) to finish, the rest are aborted and handed back without spending an attempt. Idempotent; safe
+   * before start().
    */
   async stop({ timeout }: { timeout?: Duration } = {}): Promise<void> {
-    if (this.#state === 'new' || this.#state === 'stopped') {
-      this.#state = 'stopped'
-      return
-    }
-    if (this.#stopping) return this.#stopping
-    const ms = timeout !== undefined ? toTimerMs(timeout, 'timeout') : this.#settings.shutdownTimeoutMs
-    this.#stopping = (async () => {
-      await this.#starting?.catch(() => {})
-      this.#state = 'stopping'
-      await this.#teardown(ms)
-      this.#state = 'stopped'
-    })()
-    return this.#stopping
-  }
-
-  async #teardown(timeoutMs: number): Promise<void> {
-    if (!this.#r) return
-    const hadWorkers = (this.#r.runners?.length ?? 0) > 0
-    await stopRuntime(this.#r, timeoutMs)
-    if (hadWorkers && this.#hooks.has('worker:stop')) {
-      // A duration: the monotonic clock.
-      const uptimeMs = this.#startedAt ? Math.round(performance.now() - this.#startedMono) : 0
-      this.#hooks.emit('worker:stop', { workerId: this.workerId, uptimeMs })
-    }
-    this.log.info({ workerId: this.workerId }, 'tasklane stopped')
-    this.log.flush?.()
-  }
-
-  #live(): Running {
-    if (this.#state !== 'started' && this.#state !== 'stopping') {
-      throw new Error(`tasklane is ${this.#state}: call await tasks.start() first`)
-    }
-    return this.#r!
+    return this.#e.stop(timeout === undefined ? undefined : toTimerMs(timeout, 'timeout'))
   }
 
   /**
@@ -228,113 +92,35 @@ export class Tasklane {
    * @example const { taskId } = await tasks.addTask(sendReminder, { userId: 'u1' }, { priority: 'HIGH' })
    */
   async addTask<A>(
-    task: TaskDefinition<A, any>,
+    task: TaskDefinition<A, unknown>,
     args: A,
     opts: EnqueueOptions & { db?: CallerDb } = {},
   ): Promise<EnqueueResult> {
-    const def = this.registry.resolve(task)
-    const request = buildRequest(def, args, opts)
-    const [result] = await this.#write([request], opts.db)
-    return result!
+    return this.#e.services.enqueue.addTask(task, args, opts)
   }
 
   /** Enqueues many tasks of one kind, all or none, in one round trip. */
   async addTasks<A>(
-    task: TaskDefinition<A, any>,
+    task: TaskDefinition<A, unknown>,
     argsList: A[],
     opts: EnqueueOptions & { db?: CallerDb } = {},
   ): Promise<EnqueueResult[]> {
-    if (!Array.isArray(argsList)) throw new TypeError('addTasks(task, argsList) takes an array of args')
-    const def = this.registry.resolve(task)
-    if (opts.idempotencyKey !== undefined && argsList.length > 1) {
-      throw new TasklaneError(
-        'validation_failed',
-        'one idempotencyKey cannot cover several tasks: use addTask per task, each with its own key',
-      )
-    }
-    const requests = argsList.map((args, i) => {
-      try {
-        return buildRequest(def, args, opts)
-      } catch (err) {
-        if (err instanceof TasklaneError) {
-          throw new TasklaneError(
-            err.code,
-            `item ${i}: ${err.message}`,
-            err.details.map((d) => ({ ...d, path: `items.${i}.${d.path ?? ''}` })),
-          )
-        }
-        throw err
-      }
-    })
-    return this.#write(requests, opts.db)
-  }
-
-  /** Writes validated requests (the HTTP API builds them itself, to report per-item errors). */
-  async enqueueRequests(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
-    return this.#write(requests, undefined)
-  }
-
-  async #write(requests: EnqueueRequest[], callerDb: CallerDb | undefined): Promise<EnqueueResult[]> {
-    this.#live()
-    if (requests.length === 0) return []
-    const results = tracingEnabled()
-      ? await traceEnqueue(requests, () => this.#writeRequests(requests, callerDb))
-      : await this.#writeRequests(requests, callerDb)
-    if (this.#hooks.has('task:enqueued')) {
-      for (const e of results) this.#hooks.emit('task:enqueued', { ...e })
-    }
-    return results
-  }
-
-  async #writeRequests(requests: EnqueueRequest[], callerDb: CallerDb | undefined): Promise<EnqueueResult[]> {
-    const r = this.#live()
-    const deps = { boss: r.boss, heartbeatSeconds: this.#settings.heartbeatSeconds }
-    if (callerDb) {
-      // The caller's transaction (any client: enqueue/caller-db.ts), scoped to our schema for our tables.
-      const trx = callerKysely(callerDb).withSchema(this.#settings.schema) as Kysely<Database>
-      return writeRequests(trx, deps, requests)
-    }
-    if (requests.some((q) => q.idempotencyKey)) {
-      return r.db.kysely.transaction().execute((trx) => writeRequests(trx, deps, requests))
-    }
-    await r.committer.submit(requests)
-    // Written already: if the clock cannot be read now, the status keeps its provisional value.
-    await judgeStarts(r.db.kysely, requests).catch(() => {})
-    return requests.map((q) => ({
-      taskId: q.id,
-      task: q.task.name,
-      queue: q.task.queue,
-      priority: q.priority,
-      status: q.deferred ? 'scheduled' : 'queued',
-      deduplicated: false,
-    }))
+    return this.#e.services.enqueue.addTasks(task, argsList, opts)
   }
 
   /** The task, live or finished, or null when there is no such task. */
   async getTask(taskId: string): Promise<TaskInfo | null> {
-    return this.#live().reader.get(taskId)
+    return this.#e.services.reader.get(taskId)
   }
 
   /** Live worker processes (heartbeat within the heartbeat timeout), oldest first. */
-  async listWorkers() {
-    const rows = await listLiveWorkers(this.#live().db.kysely, this.heartbeatTimeoutMs)
-    return rows.map((w) => ({
-      id: w.id,
-      host: w.host,
-      pid: w.pid,
-      queues: w.queues as Record<string, number>,
-      concurrency: w.concurrency,
-      busy: w.busy,
-      rssMb: Math.round(w.rss_mb * 10) / 10,
-      cpuPercent: Math.round(w.cpu_percent * 10) / 10,
-      startedAt: new Date(w.started_at).toISOString(),
-      heartbeatAt: new Date(w.heartbeat_at).toISOString(),
-    }))
+  async listWorkers(): Promise<WorkerInfo[]> {
+    return this.#e.services.workers.list()
   }
 
   /** Every attempt that failed (and the final one), with timings and errors. */
   async getAttempts(taskId: string) {
-    return this.#live().reader.attempts(taskId)
+    return this.#e.services.reader.attempts(taskId)
   }
 
   /**
@@ -345,7 +131,7 @@ export class Tasklane {
    * @example const { items, nextCursor } = await tasks.listTasks({ status: 'failed', limit: 100 })
    */
   async listTasks(filter: ListTasksFilter = {}): Promise<TaskPage> {
-    return this.#live().reader.list(filter)
+    return this.#e.services.reader.list(filter)
   }
 
   /**
@@ -355,70 +141,26 @@ export class Tasklane {
    * task, `timeout` after `timeout` (default '30s') naming the status it is still in.
    * @example const info = await tasks.waitFor(taskId, { timeout: '1m' }); if (info.status === 'completed') use(info.result)
    */
-  async waitFor(taskId: string, { timeout = '30s' }: { timeout?: Duration } = {}): Promise<TaskInfo> {
-    const timeoutMs = toMs(timeout, 'timeout')
-    const read = this.#stateReader()
-    return waitForTask(this.#stream({ taskId }, {}), read, taskId, timeoutMs)
+  async waitFor(taskId: string, opts: { timeout?: Duration } = {}): Promise<TaskInfo> {
+    return this.#e.services.events.waitFor(taskId, opts)
   }
 
   /** Cancels a queued, scheduled, retrying or running task; returns its TaskInfo. */
   async cancel(taskId: string): Promise<TaskInfo> {
-    const r = this.#live()
-    await cancelTask(this.#controlDeps(r), taskId)
-    return (await r.reader.get(taskId))!
+    return this.#e.services.control.cancel(taskId)
   }
 
   /** Runs a failed or cancelled task again; returns its TaskInfo. */
   async retry(taskId: string): Promise<TaskInfo> {
-    const r = this.#live()
-    await retryTask(this.#controlDeps(r), taskId)
-    return (await r.reader.get(taskId))!
+    return this.#e.services.control.retry(taskId)
   }
 
   /**
    * Runs again every failed task of one name (dead-lettered included), up to `limit`. Returns how many
    * were retried; a task that changed state meanwhile is skipped.
    */
-  async retryFailed(
-    taskName: string,
-    { limit = 1000 }: { limit?: number } = {},
-  ): Promise<{ retried: number }> {
-    const r = this.#live()
-    this.registry.require(taskName)
-    let retried = 0
-    let seen = 0
-    let cursor: string | undefined
-    do {
-      const page = await r.reader.list({
-        status: 'failed',
-        task: taskName,
-        limit: Math.min(500, limit - seen),
-        ...(cursor ? { cursor } : {}),
-      })
-      for (const t of page.items) {
-        seen++
-        try {
-          await retryTask(this.#controlDeps(r), t.taskId)
-          retried++
-        } catch (err) {
-          if (!(err instanceof TasklaneError) || err.code !== 'state_conflict') throw err
-        }
-      }
-      cursor = page.nextCursor ?? undefined
-    } while (cursor && seen < limit)
-    return { retried }
-  }
-
-  #controlDeps(r: Running) {
-    return {
-      db: r.db.kysely,
-      boss: r.boss,
-      bossSchema: this.#settings.bossSchema,
-      registry: this.registry,
-      publisher: r.publisher,
-      heartbeatSeconds: this.#settings.heartbeatSeconds,
-      queues: () => this.#queueNames(),
-    }
+  async retryFailed(taskName: string, opts: { limit?: number } = {}): Promise<{ retried: number }> {
+    return this.#e.services.control.retryFailed(taskName, opts)
   }
 
   /**
@@ -436,29 +178,16 @@ export class Tasklane {
    * }
    */
   events(filter: EventFilter = {}, options: TaskStreamOptions = {}): TaskStream<TaskInfo> {
-    return this.#stream(filter, options)
+    return this.#e.services.events.stream(filter, options)
   }
 
-  #stream(filter: EventFilter, { bufferSize, recheckInterval }: TaskStreamOptions): TaskStream<TaskInfo> {
-    return new TaskStream<TaskInfo>(this.#live().bus, {
-      filter,
-      readState: this.#stateReader(),
-      ...(bufferSize !== undefined ? { bufferSize } : {}),
-      ...(recheckInterval !== undefined ? { recheckMs: toTimerMs(recheckInterval, 'recheckInterval') } : {}),
-    })
-  }
-
-  /** A task's state as streams read it (no queue position: a stream re-reads often). */
-  #stateReader(): (taskId: string) => Promise<TaskInfo | null> {
-    const reader = this.#live().reader
-    return (taskId) => reader.get(taskId, { withPosition: false })
-  }
-
-  /** Leases and runs one batch on each queue (tests use it instead of waiting on the loop). */
+  /**
+   * Leases and runs one batch on each queue of this process, and resolves with how many tasks ran:
+   * tests call it instead of waiting on the loop.
+   * @example await tasks.addTask(sendReminder, { userId: 'u1' }); await tasks.runOnce() // 1
+   */
   async runOnce(): Promise<number> {
-    let n = 0
-    for (const runner of this.#live().runners) n += await runner.runOnce()
-    return n
+    return this.#e.runOnce()
   }
 
   /**
@@ -466,30 +195,12 @@ export class Tasklane {
    * the sliding window. Every field is defined in docs/stats.md.
    */
   async getTaskStats(): Promise<TaskStats> {
-    const { computeTaskStats } = await import('./stats/stats.service.ts')
-    return computeTaskStats(this.#statsDeps())
+    return this.#e.services.stats.taskStats()
   }
 
   /** Per task name and time bucket: counts, throughput, wait/run percentiles, error rate. */
   async getAnalytics(opts: { window?: Duration; bucket?: Duration; task?: string } = {}): Promise<Analytics> {
-    const { computeAnalytics } = await import('./stats/stats.service.ts')
-    return computeAnalytics(this.#statsDeps(), {
-      windowMs: toMs(opts.window ?? '24h', 'window'),
-      bucketMs: toMs(opts.bucket ?? '1h', 'bucket'),
-      ...(opts.task ? { task: opts.task } : {}),
-    })
-  }
-
-  #statsDeps(): StatsDeps {
-    const r = this.#live()
-    return {
-      db: r.db.kysely,
-      bossSchema: this.#settings.bossSchema,
-      queues: this.#queueNames(),
-      windowMs: this.#settings.statsWindowMs,
-      heartbeatTimeoutMs: this.heartbeatTimeoutMs,
-      startedAt: this.#startedAt ?? new Date(),
-    }
+    return this.#e.services.stats.analytics(opts)
   }
 
   /**
@@ -510,17 +221,17 @@ export class Tasklane {
     args: unknown = {},
     opts: ScheduleOptions = {},
   ): Promise<void> {
-    return scheduleTask(this.#scheduleDeps(), taskName, cron, args, opts)
+    return this.#e.services.schedules.schedule(taskName, cron, args, opts)
   }
 
   /** Removes a schedule made with schedule(). Resolves whether there was one. */
   async unschedule(taskName: string, opts: { key?: string } = {}): Promise<boolean> {
-    return unscheduleTask(this.#scheduleDeps(), taskName, opts.key)
+    return this.#e.services.schedules.unschedule(taskName, opts)
   }
 
   /** Every schedule, each with its next `count` (default 5) run instants, as ISO strings. */
-  async listSchedules({ count = 5 }: { count?: number } = {}): Promise<ScheduleInfo[]> {
-    return listSchedules(this.#scheduleDeps(), checkCount(count))
+  async listSchedules(opts: { count?: number } = {}): Promise<ScheduleInfo[]> {
+    return this.#e.services.schedules.list(opts)
   }
 
   /**
@@ -533,29 +244,13 @@ export class Tasklane {
     cron: string,
     opts: { tz?: string; count?: number; from?: Date | string } = {},
   ): Promise<string[]> {
-    return previewSchedule(this.#scheduleDeps(), cron, opts)
-  }
-
-  #scheduleDeps() {
-    return { db: this.#live().db.kysely, registry: this.registry }
-  }
-
-  /** @internal The scheduler of this process (present when it supervises), for tests and tools. */
-  get scheduler(): Scheduler | null {
-    return this.#live().scheduler
-  }
-
-  /**
-   * @internal pg-boss, for tools and tests that need it directly. Left out of the published
-   * declarations, which name no pg-boss type: pg-boss's own .d.ts fail skipLibCheck: false.
-   */
-  get boss(): PgBoss {
-    return this.#live().boss
+    return this.#e.services.schedules.preview(cron, opts)
   }
 }
 
 /**
- * Creates a tasklane instance.
+ * Creates a tasklane instance. Checks every option now (see TasklaneOptions): a bad one throws a
+ * ConfigError naming it, before anything connects.
  * @example
  * const tasks = createTasklane({ tasks: [sendReminder], workers: 4 })
  * await tasks.start()

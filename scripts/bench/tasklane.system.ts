@@ -6,6 +6,7 @@ import { PgBoss } from 'pg-boss'
 import { pino } from 'pino'
 import { loadConfig } from '../../src/config.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
+import { engineOf } from '../../src/internal.ts'
 import { createLogger, type Logger } from '../../src/logger.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
@@ -119,7 +120,7 @@ export class TasklaneSystem implements BenchSystem {
   async enqueueOne(payload: BenchPayload): Promise<void> {
     const producer = this.producer
     if (this.#opts.groupCommit) await producer.addTask(this.#task, payload)
-    else await producer.addTask(this.#task, payload, { db: producer.db })
+    else await producer.addTask(this.#task, payload, { db: engineOf(producer).db })
   }
 
   async enqueueBatch(payloads: BenchPayload[]): Promise<void> {
@@ -186,13 +187,15 @@ export class TasklaneSystem implements BenchSystem {
  * is "every history row written"; verifySettled() checks that at the end.
  */
 export async function countUnsettled(tasks: Tasklane): Promise<number> {
-  const { rows } = await tasks.boss
+  const boss = engineOf(tasks).boss
+  const { rows } = await boss
     .getDb()
     .executeSql(`select count(*) as n from pgboss.job where name = $1 and state < 'completed'`, [BENCH_QUEUE])
   return Number((rows[0] as { n: string }).n)
 }
 
 export async function countHistory(tasks: Tasklane): Promise<number> {
-  const { rows } = await tasks.boss.getDb().executeSql('select count(*) as n from tasklane.task_history', [])
+  const boss = engineOf(tasks).boss
+  const { rows } = await boss.getDb().executeSql('select count(*) as n from tasklane.task_history', [])
   return Number((rows[0] as { n: string }).n)
 }

@@ -1,8 +1,9 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import type { Config } from '../config.ts'
+import type { TasklaneHttp } from '../http/tasklane-http.ts'
 import { isTaskId } from '../inspect/task-reader.ts'
-import type { TaskRegistry } from '../tasks/registry.ts'
+import { engineOf } from '../internal.ts'
+import type { Tasklane } from '../tasklane.ts'
 import { assetHandler } from './dashboard-assets.ts'
 import { forgetToken, isApiToken, isSignedIn, postedSignIn, rememberToken } from './dashboard-auth.ts'
 import { documentOf, type PageContext } from './pages/layout.tsx'
@@ -11,13 +12,16 @@ import { SignInPage } from './pages/sign-in-page.tsx'
 import { TaskPage } from './pages/task-page.tsx'
 import { type TaskFilter, TasksPage } from './pages/tasks-page.tsx'
 
+/** What the dashboard reads of an instance (a part of its HTTP port). */
+export type DashboardPort = Pick<TasklaneHttp, 'apiToken' | 'taskNames' | 'taskQueues'>
+
 export interface DashboardOptions {
   /**
-   * The tasklane instance. The dashboard reads only its configuration (the API token) and its
-   * registry (task names and queues, for the filters): every figure and task the pages show comes
-   * from the public HTTP API, fetched by the browser.
+   * The tasklane instance, or just what the dashboard reads of it: the API token and the task names
+   * and queues (for the filters). Every figure and task the pages show comes from the public HTTP
+   * API, fetched by the browser.
    */
-  tasks: { config: Pick<Readonly<Config>, 'apiToken'>; registry: Pick<TaskRegistry, 'names' | 'queues'> }
+  tasks: Tasklane | DashboardPort
   /** The token the pages require; give tasklaneRoutes' apiToken if you overrode it. Default config.apiToken. */
   apiToken?: string | null
   /**
@@ -62,7 +66,8 @@ const securityHeaders: MiddlewareHandler = async function securityHeaders(c, nex
  * app.route('/', tasklaneRoutes(tasks))
  */
 export function dashboardRoutes(options: DashboardOptions): Hono {
-  const { tasks, apiToken = tasks.config.apiToken ?? null } = options
+  const tasks: DashboardPort = 'taskNames' in options.tasks ? options.tasks : engineOf(options.tasks).http
+  const { apiToken = tasks.apiToken ?? null } = options
   const app = new Hono()
   const serveAsset = assetHandler()
   app.use('*', securityHeaders)
@@ -92,17 +97,15 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
     return c.html(documentOf(render(ctx)))
   }
 
-  app.get('/', (c) =>
-    page(c, '/', (ctx) => OverviewPage({ ctx, taskNames: [...tasks.registry.names()].sort() })),
-  )
+  app.get('/', (c) => page(c, '/', (ctx) => OverviewPage({ ctx, taskNames: [...tasks.taskNames()].sort() })))
 
   app.get('/tasks', (c) =>
     page(c, '/tasks', (ctx) =>
       TasksPage({
         ctx,
         filter: filterOf(c),
-        taskNames: [...tasks.registry.names()].sort(),
-        queues: [...tasks.registry.queues()].sort(),
+        taskNames: [...tasks.taskNames()].sort(),
+        queues: [...tasks.taskQueues()].sort(),
       }),
     ),
   )

@@ -1,9 +1,10 @@
 import { Hono } from 'hono'
 import { dashboardRoutes } from '../dashboard/dashboard-routes.ts'
+import { engineOf } from '../internal.ts'
 import type { Tasklane } from '../tasklane.ts'
 import { bearerAuth } from './auth.ts'
 import { errorHandler, notFound } from './error-handler.ts'
-import { tasklaneRoutes } from './routes.ts'
+import { routesOver } from './routes.ts'
 import { type TasksEnv, withTasks } from './with-tasks.ts'
 
 export interface AppOptions {
@@ -20,13 +21,14 @@ export interface AppOptions {
  * @example serve({ fetch: createApp({ tasks }).fetch, port: 8000 })
  */
 export function createApp({ tasks, extraRoutes }: AppOptions): Hono<TasksEnv> {
+  const http = engineOf(tasks).http
   const app = new Hono<TasksEnv>()
-  app.onError(errorHandler({ log: tasks.log }))
+  app.onError(errorHandler({ log: http.log }))
   app.notFound(notFound)
-  app.route('/', tasklaneRoutes(tasks))
-  app.route('/dashboard', dashboardRoutes({ tasks }))
+  app.route('/', routesOver(http))
+  app.route('/dashboard', dashboardRoutes({ tasks: http }))
   // Registered after tasklane's routes, so it only runs for requests none of them answered.
-  app.use('*', bearerAuth({ token: tasks.config.apiToken }), withTasks(tasks))
+  app.use('*', bearerAuth({ token: http.apiToken }), withTasks(tasks))
   if (extraRoutes) app.route('/', extraRoutes)
   return app
 }

@@ -1,6 +1,4 @@
 import { createRoute } from '@hono/zod-openapi'
-import { sql } from 'kysely'
-import { pendingMigrations } from '../db/migrate.ts'
 import { errorResponses } from './error-handler.ts'
 import { type RouteContext, SECURED } from './route-context.ts'
 import { HealthSchema, ReadySchema } from './schemas.ts'
@@ -40,10 +38,8 @@ export function registerHealthRoutes({ app, guard }: RouteContext): void {
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
 
   app.openapi({ ...readyRoute, middleware: guard }, async (c) => {
-    const tasks = c.var.tasks
     try {
-      await sql`select 1`.execute(tasks.db)
-      const pending = await pendingMigrations(tasks.db, tasks.config.schema)
+      const { pendingMigrations: pending } = await c.var.tasks.readiness()
       if (pending.length > 0) {
         return c.json({ status: 'not_ready' as const, reason: 'migrations pending', pending }, 503)
       }

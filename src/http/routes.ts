@@ -1,16 +1,17 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
+import { engineOf } from '../internal.ts'
 import type { Tasklane } from '../tasklane.ts'
 import { bearerAuth } from './auth.ts'
 import { errorHandler, validationHook } from './error-handler.ts'
 import { registerEventRoutes } from './events/events.routes.ts'
 import { registerHealthRoutes } from './health.routes.ts'
 import { registerDocsRoutes } from './openapi/docs.routes.ts'
-import type { RouteContext } from './route-context.ts'
+import { type HttpEnv, type RouteContext, withPort } from './route-context.ts'
 import { registerScheduleRoutes } from './schedules.routes.ts'
 import { registerStatsRoutes } from './stats/stats.routes.ts'
+import type { TasklaneHttp } from './tasklane-http.ts'
 import { registerEnqueueRoutes } from './tasks/enqueue.routes.ts'
 import { registerTaskRoutes } from './tasks/task.routes.ts'
-import { type TasksEnv, withTasks } from './with-tasks.ts'
 import { registerWorkerRoutes } from './workers.routes.ts'
 
 export interface TasklaneRoutesOptions {
@@ -28,22 +29,32 @@ export interface TasklaneRoutesOptions {
  * tasklane's HTTP API as a Hono app to mount: tasks, events (SSE), stats, analytics, metrics,
  * health, OpenAPI. Auth is attached to each route rather than with `use('*')`, which, once mounted
  * at '/', would also guard the host app's own routes; errors are shaped by this app's onError.
+ * The routes use only the instance's HTTP port (TasklaneHttp: http/tasklane-http.ts), never the
+ * instance itself.
  * @example
  * const app = new Hono()
  * app.route('/', tasklaneRoutes(tasks))
  */
-export function tasklaneRoutes(tasks: Tasklane, options: TasklaneRoutesOptions = {}): OpenAPIHono<TasksEnv> {
+export function tasklaneRoutes(tasks: Tasklane, options: TasklaneRoutesOptions = {}): OpenAPIHono<HttpEnv> {
+  return routesOver(engineOf(tasks).http, options)
+}
+
+/**
+ * tasklaneRoutes over a port: what it builds, given only what the routes use.
+ * @internal
+ */
+export function routesOver(tasks: TasklaneHttp, options: TasklaneRoutesOptions = {}): OpenAPIHono<HttpEnv> {
   const {
-    apiToken = tasks.config.apiToken ?? null,
-    maxBodyBytes = tasks.config.maxBodyBytes,
+    apiToken = tasks.apiToken ?? null,
+    maxBodyBytes = tasks.maxBodyBytes,
     heartbeatMs = 15_000,
     retryAfterSeconds = 5,
   } = options
-  const app = new OpenAPIHono<TasksEnv>({ defaultHook: validationHook })
+  const app = new OpenAPIHono<HttpEnv>({ defaultHook: validationHook })
   app.onError(errorHandler({ log: tasks.log, retryAfterSeconds }))
   const ctx: RouteContext = {
     app,
-    guard: [bearerAuth({ token: apiToken }), withTasks(tasks)],
+    guard: [bearerAuth({ token: apiToken }), withPort(tasks)],
     maxBodyBytes,
     heartbeatMs,
   }

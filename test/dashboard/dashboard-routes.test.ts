@@ -15,7 +15,12 @@ const registry = new TaskRegistry([
 
 function appWith(apiToken: string | undefined, mount = '/dashboard'): Hono {
   const app = new Hono()
-  app.route(mount, dashboardRoutes({ tasks: { config: { apiToken }, registry } }))
+  app.route(
+    mount,
+    dashboardRoutes({
+      tasks: { apiToken, taskNames: () => registry.names(), taskQueues: () => registry.queues() },
+    }),
+  )
   return app
 }
 

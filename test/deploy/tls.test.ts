@@ -7,6 +7,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/config.ts'
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts'
+import { engineOf } from '../../src/internal.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
@@ -181,7 +182,7 @@ describe.skipIf(!hasOpenssl)('TLS: sslmode in DATABASE_URL', () => {
       const { taskId } = await tasks.addTask(echo, { n: 7 })
       const done = await tasks.waitFor(taskId, { timeout: '30s' })
       const { rows } = await (await import('kysely')).sql<{ ssl: boolean }>`
-        select ssl from pg_stat_ssl where pid = pg_backend_pid()`.execute(tasks.db)
+        select ssl from pg_stat_ssl where pid = pg_backend_pid()`.execute(engineOf(tasks).db)
       return { ssl: rows[0]!.ssl, result: done.result }
     } finally {
       await tasks?.stop({ timeout: '1s' }).catch(() => {})

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { parseDuration } from '../../src/duration.ts'
+import { engineOf } from '../../src/internal.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import { defineTask, type TaskDefinition } from '../../src/tasks/define-task.ts'
 import { retryDelayMs } from '../../src/worker/retry-delay.ts'
@@ -121,13 +122,15 @@ describe('retry delays and enqueue delays honoured to the millisecond', () => {
 
   it("starts a { delay: '250ms' } task 250 ms after the database's now, exactly", async () => {
     // Inside the enqueue's own transaction, now() is the instant pg-boss added the delay to.
-    const gap = await tasks.db.transaction().execute(async (trx) => {
-      const { taskId } = await tasks.addTask(plain, {}, { delay: '250ms', db: trx })
-      const { rows } = await sql<{ ms: string }>`
+    const gap = await engineOf(tasks)
+      .db.transaction()
+      .execute(async (trx) => {
+        const { taskId } = await tasks.addTask(plain, {}, { delay: '250ms', db: trx })
+        const { rows } = await sql<{ ms: string }>`
         select (extract(epoch from start_after - now()) * 1000)::text as ms
         from pgboss.job where id = ${taskId}::uuid`.execute(trx)
-      return Number(rows[0]!.ms)
-    })
+        return Number(rows[0]!.ms)
+      })
     expect(gap).toBe(250)
   })
 })

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { engineOf } from '../../src/internal.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { listLiveWorkers } from '../../src/workers/worker-process.repository.ts'
@@ -130,7 +131,7 @@ describe('getTask, listTasks, waitFor and the workers registry', () => {
   })
 
   it('registers each worker process with its queues and concurrency', async () => {
-    const rows = await listLiveWorkers(producer.db, 30_000)
+    const rows = await listLiveWorkers(engineOf(producer).db, 30_000)
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({ id: worker.workerId, concurrency: 6, pid: process.pid })
     expect(rows[0]!.queues).toEqual({ default: 3, side: 2, gated: 1 })
@@ -158,14 +159,14 @@ describe('events() iterator', () => {
   })
 
   it('releases its bus listeners at once when the consumer stops waiting', async () => {
-    const before = tasks.bus.listenerCount
+    const before = engineOf(tasks).bus.listenerCount
     const { taskId } = await tasks.addTask(echo, { i: 1 }, { delay: '1h' })
     const it = tasks.events({ taskId })
     const pending = it.next()
-    expect(tasks.bus.listenerCount).toBe(before + 2)
+    expect(engineOf(tasks).bus.listenerCount).toBe(before + 2)
     await it.return(undefined)
     expect(await pending).toEqual({ done: true, value: undefined })
-    expect(tasks.bus.listenerCount).toBe(before)
+    expect(engineOf(tasks).bus.listenerCount).toBe(before)
   })
 
   it('yields the final status of a finished task, then ends', async () => {

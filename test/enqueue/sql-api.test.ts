@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { engineOf } from '../../src/internal.ts'
 import { bossWakeChannel } from '../../src/queue/wake-channel.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
@@ -110,7 +111,7 @@ describe('SQL API: tasklane.add_task', () => {
     expect((await db.query(`select count(*)::int as n from signups`)).rows[0].n).toBe(0)
 
     const wakes: string[] = []
-    const off = tasks.bus.onWake((queue) => wakes.push(queue))
+    const off = engineOf(tasks).bus.onWake((queue) => wakes.push(queue))
     try {
       await client.query('BEGIN')
       await client.query(`insert into signups values ('kept@example.com')`)

@@ -5,6 +5,7 @@ import type { StatusEvent, TaskChangeEvent } from '../../src/events/event-types.
 import { eventsChannel } from '../../src/events/events-channel.ts'
 import { encodeMessages } from '../../src/events/notify.repository.ts'
 import type { TaskStream } from '../../src/events/task-stream.ts'
+import { engineOf } from '../../src/internal.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
@@ -57,7 +58,7 @@ describe('one bounded task stream (events(), waitFor, SSE)', () => {
     const warm = Array.from({ length: 10_000 }, (_, i) => statusEvent(crypto.randomUUID(), i + 1))
     const heard = new Promise<void>((resolve) => {
       let seen = 0
-      const off = tasks.bus.onMessage(() => {
+      const off = engineOf(tasks).bus.onMessage(() => {
         if (++seen < warm.length) return
         off()
         resolve()
@@ -94,7 +95,7 @@ describe('one bounded task stream (events(), waitFor, SSE)', () => {
     let maxBuffered = 0
     let off = () => {}
     const all = new Promise<void>((resolve) => {
-      off = tasks.bus.onMessage(() => {
+      off = engineOf(tasks).bus.onMessage(() => {
         maxBuffered = Math.max(maxBuffered, stream.buffered)
         if (++seen === count) resolve()
       })

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline'
 import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/http/app.ts'
+import { engineOf } from '../../src/internal.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { CHILD_LINE_TIMEOUT_MS } from '../support/child-process.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
@@ -89,13 +90,15 @@ describe('SSE across processes, over a real socket', () => {
   })
 
   it('removes the bus listener when an HTTP client disconnects', async () => {
-    const baseline = api.bus.listenerCount
+    const baseline = engineOf(api).bus.listenerCount
     const abort = new AbortController()
     const res = await fetch(`${base}/events`, { signal: abort.signal })
     const sse = new SseReader(res)
     expect(await sse.next()).toEqual({ comment: 'connected' })
-    expect(api.bus.listenerCount).toBe(baseline + 2)
+    expect(engineOf(api).bus.listenerCount).toBe(baseline + 2)
     abort.abort()
-    await waitUntil(() => api.bus.listenerCount === baseline, { what: 'the server to notice the disconnect' })
+    await waitUntil(() => engineOf(api).bus.listenerCount === baseline, {
+      what: 'the server to notice the disconnect',
+    })
   })
 })

@@ -1,9 +1,8 @@
-import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventsChannel } from '../../src/events/events-channel.ts'
 import { encodeMessages } from '../../src/events/notify.repository.ts'
 import { tasklaneRoutes } from '../../src/http/routes.ts'
-import type { TasksEnv } from '../../src/http/with-tasks.ts'
+import { engineOf } from '../../src/internal.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
@@ -45,7 +44,7 @@ const quick = defineTask({
 describe('Server-Sent Events', () => {
   let db: TestDatabase
   let tasks: Tasklane
-  let app: Hono<TasksEnv>
+  let app: ReturnType<typeof tasklaneRoutes>
 
   beforeAll(async () => {
     db = await createTestDatabase()
@@ -110,13 +109,13 @@ describe('Server-Sent Events', () => {
   })
 
   it('answers 404 before streaming for an unknown or malformed id, leaving no listener', async () => {
-    const baseline = tasks.bus.listenerCount
+    const baseline = engineOf(tasks).bus.listenerCount
     for (const id of ['00000000-0000-4000-8000-000000000000', 'nope']) {
       const res = await call(app, 'GET', `/tasks/${id}/events`)
       expect(res.status).toBe(404)
       expect(res.json.error.code).toBe('not_found')
     }
-    expect(tasks.bus.listenerCount).toBe(baseline)
+    expect(engineOf(tasks).bus.listenerCount).toBe(baseline)
   })
 
   it('sends heartbeat comments while nothing happens', async () => {
@@ -136,12 +135,14 @@ describe('Server-Sent Events', () => {
     ['the all-events stream', false],
   ])('removes the bus listeners of %s when the client disconnects', async (_what, perTask) => {
     const { taskId } = await tasks.addTask(stepper, {})
-    const baseline = tasks.bus.listenerCount
+    const baseline = engineOf(tasks).bus.listenerCount
     const sse = await stream(perTask ? `/tasks/${taskId}/events` : '/events')
     await sse.next()
-    expect(tasks.bus.listenerCount).toBe(baseline + 2)
+    expect(engineOf(tasks).bus.listenerCount).toBe(baseline + 2)
     await sse.close()
-    await waitUntil(() => tasks.bus.listenerCount === baseline, { what: 'the listeners to be removed' })
+    await waitUntil(() => engineOf(tasks).bus.listenerCount === baseline, {
+      what: 'the listeners to be removed',
+    })
     await waitUntil(() => open(taskId))
     await waitUntil(() => open(taskId))
     await tasks.waitFor(taskId)
@@ -155,7 +156,7 @@ describe('Server-Sent Events', () => {
     const count = 5_000
     const heard = new Promise<void>((resolve) => {
       let seen = 0
-      const off = tasks.bus.onMessage(() => {
+      const off = engineOf(tasks).bus.onMessage(() => {
         if (++seen < count) return
         off()
         resolve()

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { TasklaneError } from '../../src/errors.ts'
 import { tasklaneRoutes } from '../../src/http/routes.ts'
+import { engineOf } from '../../src/internal.ts'
 import { createLogger } from '../../src/logger.ts'
 import { type FiredSlot, Scheduler } from '../../src/schedule/scheduler.ts'
 import { previewSchedule, scheduleTask } from '../../src/schedule/schedules.ts'
@@ -26,10 +27,10 @@ class Clock {
 
 function schedulerFor(t: Tasklane, clock: Clock): Scheduler {
   return new Scheduler({
-    db: t.db,
-    boss: t.boss,
+    db: engineOf(t).db,
+    boss: engineOf(t).boss,
     bossSchema: t.config.bossSchema,
-    registry: t.registry,
+    registry: engineOf(t).registry,
     heartbeatSeconds: 30,
     log: createLogger('silent'),
     clock: clock.now,
@@ -66,7 +67,7 @@ describe('the scheduler', () => {
       const from = new Date(Date.parse(jump) - 4 * 3_600_000)
       const to = new Date(Date.parse(jump) + 4 * 3_600_000)
       const clock = new Clock(from)
-      const deps = { db: t.db, registry: t.registry, clock: clock.now }
+      const deps = { db: engineOf(t).db, registry: engineOf(t).registry, clock: clock.now }
       const previews: Record<string, string[]> = {}
       for (const cron of expressions) {
         await scheduleTask(deps, 'tick', cron, { label: cron }, { tz, key: cron })
@@ -119,7 +120,7 @@ describe('the scheduler', () => {
 
   it('listSchedules shows the next runs, matching the preview', async () => {
     const clock = new Clock(new Date('2026-03-28T12:00:00Z'))
-    const deps = { db: t.db, registry: t.registry, clock: clock.now }
+    const deps = { db: engineOf(t).db, registry: engineOf(t).registry, clock: clock.now }
     await scheduleTask(deps, 'tick', '30 2 * * *', { label: 'x' }, { tz: 'Europe/Berlin' })
     const [info] = await t.listSchedules({ count: 3 })
     expect(info).toMatchObject({ task: 'tick', key: 'tick', cron: '30 2 * * *', timezone: 'Europe/Berlin' })
@@ -136,7 +137,7 @@ describe('the scheduler', () => {
   it('GET /schedules and GET /schedules/preview', async () => {
     const clock = new Clock(new Date('2026-10-24T12:00:00Z'))
     await scheduleTask(
-      { db: t.db, registry: t.registry, clock: clock.now },
+      { db: engineOf(t).db, registry: engineOf(t).registry, clock: clock.now },
       'tick',
       '30 2 * * *',
       { label: 'h' },
@@ -180,7 +181,7 @@ describe('the scheduler', () => {
     try {
       const clock = new Clock(new Date('2026-06-01T00:00:00Z'))
       await scheduleTask(
-        { db: t.db, registry: t.registry, clock: clock.now },
+        { db: engineOf(t).db, registry: engineOf(t).registry, clock: clock.now },
         'tick',
         '* * * * *',
         { label: 'r' },
@@ -205,7 +206,7 @@ describe('the scheduler', () => {
 
   it('calling schedule() again (a replica booting) keeps the pending slot', async () => {
     const clock = new Clock(new Date('2026-06-01T00:00:30Z'))
-    const deps = { db: t.db, registry: t.registry, clock: clock.now }
+    const deps = { db: engineOf(t).db, registry: engineOf(t).registry, clock: clock.now }
     await scheduleTask(deps, 'tick', '* * * * *', { label: 'boot' }, {})
     clock.set('2026-06-01T00:01:20Z') // the 00:01 slot is due, not yet fired
     await scheduleTask(deps, 'tick', '* * * * *', { label: 'boot' }, {})
@@ -266,7 +267,7 @@ describe('a scheduled task runs with the definition deployed now', () => {
     const clock = new Clock(new Date('2026-06-01T00:00:10Z'))
     const deploy1 = await startTasklane(db.url, [v1], { workers: 0, supervise: false })
     await scheduleTask(
-      { db: deploy1.db, registry: deploy1.registry, clock: clock.now },
+      { db: engineOf(deploy1).db, registry: engineOf(deploy1).registry, clock: clock.now },
       'rep',
       '* * * * *',
       {},

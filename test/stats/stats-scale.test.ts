@@ -2,6 +2,7 @@ import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/http/app.ts'
 import type { TasksEnv } from '../../src/http/with-tasks.ts'
+import { engineOf } from '../../src/internal.ts'
 import { analyticsQuery } from '../../src/stats/analytics.repository.ts'
 import { windowFiguresQuery } from '../../src/stats/stats.repository.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
@@ -40,13 +41,16 @@ describe(`stats over ${ROWS.toLocaleString('en')} history rows`, () => {
   it('reads history and attempts by range scans of the window, never a whole table', async () => {
     const finishedAt = await indexFamily((q) => db.query(q), 'tasklane.task_history_finished_at')
     for (const windowMs of [300_000, 86_400_000]) {
-      const nodes = await planNodes(tasks.db, windowFiguresQuery(tasks.db, 'pgboss', ['default'], windowMs))
+      const nodes = await planNodes(
+        engineOf(tasks).db,
+        windowFiguresQuery(engineOf(tasks).db, 'pgboss', ['default'], windowMs),
+      )
       expect(seqScanned(nodes), `window ${windowMs} ms`).toEqual([])
       expect(nodes.some((n) => finishedAt.includes(n['Index Name'] ?? ''))).toBe(true)
     }
     const analytics = await planNodes(
-      tasks.db,
-      analyticsQuery(tasks.db, { windowMs: 86_400_000, bucketMs: 3_600_000 }),
+      engineOf(tasks).db,
+      analyticsQuery(engineOf(tasks).db, { windowMs: 86_400_000, bucketMs: 3_600_000 }),
     )
     expect(seqScanned(analytics)).toEqual([])
   })

@@ -2,6 +2,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { engineOf } from '../../src/internal.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { waitUntil } from '../http/helpers/wait-until.ts'
@@ -113,7 +114,9 @@ describe('tracing in one process, with an SDK and its in-memory exporter', () =>
 
   it("addTask in the caller's transaction carries the trace as well", async () => {
     const taskId = await tracer().startActiveSpan('order', async (span) => {
-      const { taskId } = await tasks.db.transaction().execute((trx) => tasks.addTask(whoAmI, {}, { db: trx }))
+      const { taskId } = await engineOf(tasks)
+        .db.transaction()
+        .execute((trx) => tasks.addTask(whoAmI, {}, { db: trx }))
       span.end()
       return taskId
     })

@@ -5,9 +5,8 @@ import { FINAL_STATUSES, type TaskEvent } from '../../events/event-types.ts'
 import type { TaskStream } from '../../events/task-stream.ts'
 import type { TaskInfo } from '../../inspect/task-info.ts'
 import { errorResponses } from '../error-handler.ts'
-import { type RouteContext, SECURED } from '../route-context.ts'
+import { type HttpEnv, type RouteContext, SECURED } from '../route-context.ts'
 import { EventsQuerySchema, IdParamSchema } from '../schemas.ts'
-import type { TasksEnv } from '../with-tasks.ts'
 
 const eventStream = {
   'text/event-stream': {
@@ -84,7 +83,7 @@ const finalEvent = (info: TaskInfo) => (info.status === 'completed' ? 'result' :
  * is a 404. The stream re-reads the task at each heartbeat's interval, which also covers databases
  * where LISTEN is unavailable.
  */
-async function taskStream(c: Context<TasksEnv>, id: string, heartbeatMs: number): Promise<Response> {
+async function taskStream(c: Context<HttpEnv>, id: string, heartbeatMs: number): Promise<Response> {
   const tasks = c.var.tasks
   const events = tasks.events({ taskId: id }, { recheckInterval: heartbeatMs })
   let first: IteratorResult<TaskEvent>
@@ -116,7 +115,7 @@ async function taskStream(c: Context<TasksEnv>, id: string, heartbeatMs: number)
 
 /** Every task's events (tasks.events()), filtered by task name and queue, until the client disconnects. */
 function allEvents(
-  c: Context<TasksEnv>,
+  c: Context<HttpEnv>,
   { task, queue }: { task?: string | undefined; queue?: string | undefined },
   heartbeatMs: number,
 ) {

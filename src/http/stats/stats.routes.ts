@@ -1,12 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { parseDuration } from '../../duration.ts'
 import { TasklaneError } from '../../errors.ts'
-import { computeMetrics } from '../../stats/metrics.service.ts'
 import { errorResponses } from '../error-handler.ts'
 import { type RouteContext, SECURED } from '../route-context.ts'
 import { AnalyticsQuerySchema, AnalyticsSchema, TaskStatsSchema } from '../schemas.ts'
 import { renderMetrics } from './prometheus.ts'
-import { statsDepsOf } from './stats-deps.ts'
 
 const statsRoute = createRoute({
   method: 'get',
@@ -72,7 +70,7 @@ export function registerStatsRoutes({ app, guard }: RouteContext): void {
   })
 
   app.openapi({ ...metricsRoute, middleware: guard }, async (c) => {
-    const body = renderMetrics(await computeMetrics(statsDepsOf(c.var.tasks)))
+    const body = renderMetrics(await c.var.tasks.getMetrics())
     return c.text(body, 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' })
   })
 }

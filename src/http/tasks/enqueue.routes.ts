@@ -100,7 +100,7 @@ export function registerEnqueueRoutes({ app, guard, maxBodyBytes }: RouteContext
 
   app.openapi({ ...enqueueRoute, middleware: [...guard, ...body] }, async (c) => {
     const tasks = c.var.tasks
-    const task = tasks.registry.require(c.req.valid('param').task)
+    const task = tasks.requireTask(c.req.valid('param').task)
     const { idempotencyKey, ...fields } = c.req.valid('json')
     const key = keyOf(c.req.valid('header')['idempotency-key'], idempotencyKey)
     const request = requestFor(task, { ...fields, ...(key !== undefined ? { idempotencyKey: key } : {}) }, '')
@@ -111,7 +111,7 @@ export function registerEnqueueRoutes({ app, guard, maxBodyBytes }: RouteContext
 
   app.openapi({ ...batchRoute, middleware: [...guard, ...body] }, async (c) => {
     const tasks = c.var.tasks
-    const task = tasks.registry.require(c.req.valid('param').name)
+    const task = tasks.requireTask(c.req.valid('param').name)
     if (c.req.header('idempotency-key') !== undefined) {
       throw new TasklaneError(
         'validation_failed',

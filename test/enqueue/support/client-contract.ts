@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CallerDb } from '../../../src/enqueue/caller-db.ts'
+import { engineOf } from '../../../src/internal.ts'
 import { bossWakeChannel } from '../../../src/queue/wake-channel.ts'
 import type { Tasklane } from '../../../src/tasklane.ts'
 import { defineTask } from '../../../src/tasks/define-task.ts'
@@ -117,7 +118,7 @@ export function describeClientContract(name: string, connect: (url: string) => P
       // Notifications arrive in commit order. A sentinel NOTIFY committed while the enqueue's
       // transaction is still open arrives first only if the enqueue's wake-up has not been sent.
       const wakes: string[] = []
-      const off = tasks.bus.onWake((queue) => wakes.push(queue))
+      const off = engineOf(tasks).bus.onWake((queue) => wakes.push(queue))
       const notifier = new pg.Client({ connectionString: db.url })
       await notifier.connect()
       try {
