@@ -1,5 +1,6 @@
 // Public API of tasklane. Everything a user imports comes from here.
 export { type Config, ConfigError, loadConfig } from './config.ts'
+export { type DashboardOptions, dashboardRoutes } from './dashboard/dashboard-routes.ts'
 export type { Duration } from './duration.ts'
 export type {
   CallerDb,
@@ -24,6 +25,7 @@ export { type TasksEnv, withTasks } from './http/with-tasks.ts'
 export type { TaskAttempt, TaskInfo } from './inspect/task-info.ts'
 export type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
 export { type DrizzleSqlTagLike, type DrizzleTransactionLike, fromDrizzle } from './queue/from-drizzle.ts'
+export type { ScheduleInfo, ScheduleOptions } from './schedule/schedules.ts'
 export type { Analytics, AnalyticsBucket, TaskStats } from './stats/stats.service.ts'
 export { createTasklane, Tasklane } from './tasklane.ts'
 export type { QueueOptions, TasklaneOptions } from './tasklane-options.ts'
@@ -48,3 +50,4 @@ export type {
   WorkerStartEvent,
   WorkerStopEvent,
 } from './telemetry/lifecycle-hooks.ts'
+export type { WorkerInfo } from './workers/worker-info.ts'

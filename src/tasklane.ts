@@ -3,7 +3,7 @@ import { type Duration, toTimerMs } from './duration.ts'
 import type { CallerDb } from './enqueue/caller-db.ts'
 import type { EnqueueOptions, EnqueueResult } from './enqueue/enqueue-request.ts'
 import type { EventFilter, TaskStream, TaskStreamOptions } from './events/task-stream.ts'
-import type { TaskInfo } from './inspect/task-info.ts'
+import type { TaskAttempt, TaskInfo } from './inspect/task-info.ts'
 import type { ListTasksFilter, TaskPage } from './inspect/task-reader.ts'
 import { registerEngine } from './internal.ts'
 import type { ScheduleInfo, ScheduleOptions } from './schedule/schedules.ts'
@@ -119,7 +119,7 @@ export class Tasklane {
   }
 
   /** Every attempt that failed (and the final one), with timings and errors. */
-  async getAttempts(taskId: string) {
+  async getAttempts(taskId: string): Promise<TaskAttempt[]> {
     return this.#e.services.reader.attempts(taskId)
   }
 

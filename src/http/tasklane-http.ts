@@ -2,8 +2,8 @@ import type { Readiness } from '../db/readiness.repository.ts'
 import type { Duration } from '../duration.ts'
 import type { EnqueueRequest, EnqueueResult } from '../enqueue/enqueue-request.ts'
 import type { EventFilter, TaskStream, TaskStreamOptions } from '../events/task-stream.ts'
-import type { TaskInfo } from '../inspect/task-info.ts'
-import type { ListTasksFilter, TaskPage, TaskReader } from '../inspect/task-reader.ts'
+import type { TaskAttempt, TaskInfo } from '../inspect/task-info.ts'
+import type { ListTasksFilter, TaskPage } from '../inspect/task-reader.ts'
 import type { Logger } from '../logger.ts'
 import type { ScheduleInfo } from '../schedule/schedules.ts'
 import type { MetricsSnapshot } from '../stats/metrics.service.ts'
@@ -30,7 +30,7 @@ export interface TasklaneHttp {
   /** Writes requests the route built and validated itself (to report errors per item). */
   enqueueRequests(requests: EnqueueRequest[]): Promise<EnqueueResult[]>
   getTask(taskId: string): Promise<TaskInfo | null>
-  getAttempts(taskId: string): ReturnType<TaskReader['attempts']>
+  getAttempts(taskId: string): Promise<TaskAttempt[]>
   listTasks(filter: ListTasksFilter): Promise<TaskPage>
   cancel(taskId: string): Promise<TaskInfo>
   retry(taskId: string): Promise<TaskInfo>
