@@ -1,6 +1,5 @@
 // Public API of tasklane. Everything a user imports comes from here.
 export { type Config, ConfigError, loadConfig } from './config.ts'
-export { type DashboardOptions, dashboardRoutes } from './dashboard/dashboard-routes.ts'
 export type { Duration } from './duration.ts'
 export type {
   CallerDb,
