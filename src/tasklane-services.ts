@@ -20,7 +20,8 @@ import {
   unscheduleTask,
 } from './schedule/schedules.ts'
 import type { MetricsSnapshot } from './stats/metrics.service.ts'
-import type { Analytics, StatsDeps, TaskStats } from './stats/stats.service.ts'
+import type { Analytics, TaskStats } from './stats/stats.service.ts'
+import type { StatsDeps } from './stats/stats-deps.ts'
 import type { Runtime } from './tasklane-runtime.ts'
 import type { TaskRegistry } from './tasks/registry.ts'
 import type { TasklaneHooks } from './telemetry/lifecycle-hooks.ts'
