@@ -19,7 +19,10 @@
 
 /** Put in a write's results (at an item's index) to reject that item alone, with `error`. */
 export class ItemFailure {
-  constructor(readonly error: unknown) {}
+  readonly error: unknown
+  constructor(error: unknown) {
+    this.error = error
+  }
 }
 
 export interface BatcherOptions<T, R> {

@@ -18,7 +18,10 @@ import { startTasklane } from '../support/tasklane.ts'
 const tick = defineTask({ name: 'tick', schema: z.object({ label: z.string() }), run: () => null })
 
 class Clock {
-  constructor(public at: Date) {}
+  at: Date
+  constructor(at: Date) {
+    this.at = at
+  }
   now = () => this.at
   set(iso: string) {
     this.at = new Date(iso)
