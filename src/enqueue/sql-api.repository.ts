@@ -1,6 +1,33 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import type { PublishedDefinition, SqlApiSetting } from './sql-api.ts'
+
+/**
+ * What the SQL API (`<schema>.add_task`, migration 0004) reads about one task: its defaults in
+ * tasklane's terms, the retry policy in the canonical form idempotency hashes, and the pg-boss job
+ * options toBossJob computes, so a task enqueued from SQL gets the very values addTask writes.
+ */
+export interface PublishedDefinition {
+  name: string
+  queue: string
+  priority: string
+  retry: string
+  timeout_ms: number | null
+  dead_letter: string | null
+  has_schema: boolean
+  job_options: string
+  published_by: string
+}
+
+/** The deployment settings the SQL API reads (setting row 'enqueue'). */
+export interface SqlApiSetting {
+  bossSchema: string
+  /** pg-boss NOTIFYs on insert unless its backend has no LISTEN/NOTIFY (CockroachDB). */
+  listenNotify: boolean
+  /** TaskPriority → pg-boss's integer priority (the one mapping, tasks/priority.ts). */
+  priorities: Record<string, number>
+  /** Defaults for a task enqueued with defer_check before any process registers it. */
+  unknownTask: { queue: string; priority: string; retry: unknown; jobOptions: unknown }
+}
 
 /**
  * Publishes this process's task definitions and the deployment's settings for the SQL API, in one
