@@ -208,6 +208,8 @@ function resolveUrl<T extends string | undefined>(url: T): T {
 /** Stops what `startRuntime` started, in dependency order; tolerates a partly started runtime. */
 export async function stopRuntime(r: Partial<Runtime>, timeoutMs: number): Promise<void> {
   await Promise.all((r.runners ?? []).map((runner) => runner.stop(timeoutMs)))
+  // An enqueue accepted before stop() was called is written before the pool closes.
+  await r.committer?.drain()
   await r.threads?.close()
   await r.settler?.drain()
   await r.publisher?.drain()

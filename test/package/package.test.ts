@@ -141,6 +141,7 @@ describe('the packed tasklane, installed into apps', { timeout: 15 * MINUTES }, 
       })
 
       if (app === 'esm') {
+        expect(outcome.dashboard, 'esm: dashboardRoutes from tasklane/dashboard answers').toBe(200)
         cpSync(path.join(import.meta.dirname, 'fixtures/thread-app.mjs'), path.join(cwd, 'thread-app.mjs'))
         const threaded = await step(app, 'node thread-app.mjs', process.execPath, ['thread-app.mjs'], {
           cwd,

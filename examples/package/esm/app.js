@@ -4,6 +4,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { createTasklane } from 'tasklane'
+import { dashboardRoutes } from 'tasklane/dashboard'
 import { confirmOrder, tasks } from './tasks.js'
 
 const db = new Kysely({
@@ -36,7 +37,9 @@ try {
     select o.id as "orderId", h.status, h.result
     from shop_order o join ${history} h on h.task_id = o.confirm_task_id
     where o.id = ${orderId}`.execute(db)
-  console.log(JSON.stringify({ example: 'esm', ...rows[0] }))
+  // The dashboard mounted in the app's own routes (here asked directly, without a server).
+  const dashboard = await dashboardRoutes({ tasks: tasklane }).request('/')
+  console.log(JSON.stringify({ example: 'esm', ...rows[0], dashboard: dashboard.status }))
 } finally {
   await tasklane.stop()
   await db.destroy()
