@@ -12,57 +12,115 @@ import {
 } from './setting-checks.ts'
 
 /**
- * The only reader of process.env. Every variable is validated once, here; a bad value fails with a
- * ConfigError naming the variable, the value and what is accepted.
+ * The configuration read from the environment by loadConfig() (README, "Configuration"): the only
+ * reader of process.env. Every variable is validated once, here; a bad value fails with a ConfigError
+ * naming the variable, the value and what is accepted. Durations are in milliseconds. Frozen.
+ * @example createTasklane({ tasks, config: loadConfig({ ...process.env, TASKLANE_WORKERS: '8' }) })
  */
 export interface Config {
-  /** Postgres connection string; when absent, tasklane starts the embedded Postgres. */
+  /** Postgres connection string (DATABASE_URL); when absent, tasklane starts the embedded Postgres. */
   databaseUrl: string | undefined
   /**
    * A direct (not transaction-pooled) URL for the one LISTEN connection per process, where
-   * DATABASE_URL goes through PgBouncer in transaction mode (docs/operations.md). Default: DATABASE_URL.
+   * DATABASE_URL goes through PgBouncer in transaction mode (docs/operations.md): TASKLANE_LISTEN_URL.
+   * Default: DATABASE_URL.
    */
   listenUrl: string | undefined
+  /** Port `tasklane serve` listens on (PORT), 0 to 65535; default 8000. */
   port: number
+  /**
+   * Address `tasklane serve` listens on (HOST); default 127.0.0.1. A non-loopback address needs
+   * apiToken (or `--insecure`).
+   */
   host: string
-  /** Concurrency of the default queue in this process; 0 runs no workers. */
+  /**
+   * Concurrency of each queue in this process not given its own (TASKLANE_WORKERS), 0 to 1000; 0 runs
+   * no workers. Default 4.
+   */
   workers: number
-  /** Most connections one process opens (all pools plus LISTEN): see db/connection-budget.ts. */
+  /**
+   * Most connections one process opens, all pools plus LISTEN (TASKLANE_MAX_CONNECTIONS), 3 to 10000;
+   * default 15 (docs/operations.md, "Connections").
+   */
   maxConnections: number
+  /**
+   * Bearer token every route but /health requires (TASKLANE_API_TOKEN), at least 16 characters;
+   * undefined: no auth.
+   */
   apiToken: string | undefined
   /**
    * Schema of tasklane's own tables, and the one setting that isolates an app: the pg-boss schema,
    * the NOTIFY channel and the advisory-lock keys are all derived from it (docs/operations.md).
+   * TASKLANE_SCHEMA, at most 56 characters; default `tasklane`.
    */
   schema: string
-  /** Schema pg-boss keeps its queue tables (and cron schedules) in: see {@link defaultBossSchema}. */
+  /**
+   * Schema pg-boss keeps its queue tables (and cron schedules) in (TASKLANE_BOSS_SCHEMA): default
+   * `<schema>_boss`, or `pgboss` for the default schema.
+   */
   bossSchema: string
+  /** pg-boss's `backend` (TASKLANE_DB_BACKEND); default `postgres`. */
   dbBackend: 'postgres' | 'citus' | 'cockroachdb' | 'yugabytedb'
+  /** pino level of tasklane's logger (LOG_LEVEL); default `info`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  /** A worker process that misses heartbeats this long is presumed dead; its tasks run again. */
+  /**
+   * A worker process that misses heartbeats this long is presumed dead; its tasks run again
+   * (TASKLANE_HEARTBEAT_TIMEOUT, whole seconds from 5s to 1h; default 30 s), in milliseconds.
+   */
   heartbeatTimeoutMs: number
-  /** Fallback poll when no NOTIFY arrives (LISTEN unavailable, e.g. PgBouncer transaction mode). */
+  /**
+   * Fallback poll when no NOTIFY arrives (LISTEN unavailable, e.g. PgBouncer transaction mode):
+   * TASKLANE_POLL_INTERVAL, 50ms to 60s, default 1 s; in milliseconds.
+   */
   pollIntervalMs: number
+  /**
+   * How long running tasks get to finish at stop() or SIGTERM (TASKLANE_SHUTDOWN_TIMEOUT, up to 1h;
+   * default 30 s), in milliseconds.
+   */
   shutdownTimeoutMs: number
+  /**
+   * History of completed tasks (and idempotency keys) is pruned after this (TASKLANE_RETENTION_COMPLETED,
+   * 1h to 3650d; default 30 days), in milliseconds.
+   */
   retentionCompletedMs: number
+  /**
+   * History of failed and cancelled tasks is pruned after this (TASKLANE_RETENTION_FAILED, 1h to
+   * 3650d; default 90 days), in milliseconds.
+   */
   retentionFailedMs: number
-  /** Daily rollups (task_rollup) are kept this long, independently of history (default 730 days). */
+  /**
+   * Daily rollups (task_rollup) are kept this long, independently of history (TASKLANE_RETENTION_ROLLUP,
+   * 1d to 36500d; default 730 days), in milliseconds.
+   */
   retentionRollupMs: number
-  /** Apply pending migrations at start(); turn off where deployments migrate separately. */
+  /**
+   * Apply pending migrations at start() (TASKLANE_MIGRATE, default true); turn off where deployments
+   * migrate separately.
+   */
   migrateOnStart: boolean
+  /**
+   * Sliding window of the rates and percentiles of TaskStats (TASKLANE_STATS_WINDOW, 10s to 24h;
+   * default 5 minutes), in milliseconds.
+   */
   statsWindowMs: number
-  /** Worker threads for tasks with mode: 'thread'. */
+  /** Worker threads for tasks with mode: 'thread' (TASKLANE_THREADS, 1 to 256; default 2). */
   threads: number
-  /** Memory budget of a worker process in MiB (0 = none): above it, the process stops leasing. */
+  /**
+   * Memory budget of a worker process in MiB (TASKLANE_MEMORY_POOL_MB, 0 to 1048576; 0 = none, the
+   * default): above it, the process stops leasing.
+   */
   memoryPoolMb: number
+  /** Record per-task CPU time and peak memory in history (TASKLANE_PROFILING, default false). */
   enableProfiling: boolean
-  /** Largest request body the HTTP API accepts, in bytes. */
+  /** Largest request body the HTTP API accepts, in bytes (TASKLANE_MAX_BODY, 1kb to 64mb; default 1 MiB). */
   maxBodyBytes: number
+  /** Data directory of the embedded Postgres (TASKLANE_DATA_DIR); default `.tasklane/pgdata`. */
   embeddedDataDir: string
+  /** Port of the embedded Postgres (TASKLANE_EMBEDDED_PORT), 1024 to 65535; default 54329. */
   embeddedPort: number
-  /** Multiplies every sleep of the demo tasks (tests run the real flows fast). */
+  /** Multiplies every sleep of the demo tasks (DEMO_TIME_SCALE, 0 to 1000; default 1). */
   demoTimeScale: number
-  /** Module whose `tasks` export `tasklane serve`/`worker` run (default: the built-in demo). */
+  /** Module whose `tasks` export `tasklane serve`/`worker` run (TASKLANE_TASKS; default: the demo). */
   tasksModule: string | undefined
 }
 
@@ -166,10 +224,13 @@ function apiToken(env: Env): string | undefined {
 }
 
 /**
- * Reads and validates the configuration from the environment.
- * @example const config = loadConfig(process.env)
+ * Reads and validates the configuration from the environment (`env`, default process.env): the
+ * variables of README, "Configuration". Blank values count as unset. Throws a ConfigError naming the
+ * first invalid variable, its value and what is accepted (`TASKLANE_WORKERS="-1" is invalid: expected
+ * an integer from 0 to 1000`).
+ * @example const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' })
  */
-export function loadConfig(env: Env = process.env): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   const integer = (name: string, fallback: number, min: number, max: number) => {
     const raw = read(env, name)
     return raw === undefined ? fallback : checkInteger(name, raw, min, max)

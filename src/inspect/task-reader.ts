@@ -16,8 +16,8 @@ import { liveSlotsForQueue } from '../workers/worker-process.repository.ts'
 import { fromAttempt, fromHistory, fromJob, type TaskAttempt, type TaskInfo } from './task-info.ts'
 
 /**
- * What `tasks.listTasks()` (and `GET /tasks`) lists; every field given must match. An invalid value
- * throws a TasklaneError `validation_failed` naming it.
+ * What `tasks.listTasks()` (and `GET /tasks`) lists; every field given must match. An invalid
+ * `limit`, `deadLettered` or `cursor` throws a TasklaneError `validation_failed` naming it.
  * @example await tasks.listTasks({ status: 'failed', task: 'send-reminder', limit: 100 })
  */
 export interface ListTasksFilter {
