@@ -15,9 +15,11 @@ import {
 // Walks tasklane's public API as the type checker sees it: every export of src/index.ts, and from
 // there every type a public function, class member or property takes or returns, through unions,
 // generics, arrays, promises and object literals. It reports (1) named types declared in src/ that
-// index.ts does not export (a user could receive one but not name it), and (2) public declarations
-// without the JSDoc house rule 7 asks for. It drives TypeScript 7's API (`typescript/unstable/*`,
-// the checker of the pinned compiler): should an upgrade change that API, this file is what to adapt.
+// index.ts does not export (a user could receive one but not name it), (2) functions and methods that
+// return an object shape with no name, and (3) public declarations without the JSDoc house rule 7
+// asks for. Members marked @internal, private or #private are skipped: stripInternal leaves them out
+// of the published declarations. It drives TypeScript 7's API (`typescript/unstable/*`, the checker
+// of the pinned compiler): should an upgrade change that API, this file is what to adapt.
 
 const REPO = path.resolve(import.meta.dirname, '../..')
 
@@ -264,7 +266,6 @@ class Walker {
     }
   }
 }
-
 
 function isClassMember(s: TsSymbol): boolean {
   return s.declarations.some((d) => d.kind === SyntaxKind.MethodDeclaration)
