@@ -15,6 +15,10 @@ import { type TaskFilter, TasksPage } from './pages/tasks-page.tsx'
 /** What the dashboard reads of an instance (a part of its HTTP port). */
 export type DashboardPort = Pick<TasklaneHttp, 'apiToken' | 'taskNames' | 'taskQueues'>
 
+/**
+ * Options of dashboardRoutes() (`import { dashboardRoutes } from 'tasklane/dashboard'`).
+ * @example app.route('/admin/dashboard', dashboardRoutes({ tasks, apiBase: '/admin/api' }))
+ */
 export interface DashboardOptions {
   /**
    * The tasklane instance, or just what the dashboard reads of it: the API token and the task names

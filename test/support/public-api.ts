@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SyntaxKind } from 'typescript/unstable/ast'
 import {
@@ -12,14 +13,15 @@ import {
   type TypeReference,
 } from 'typescript/unstable/sync'
 
-// Walks tasklane's public API as the type checker sees it: every export of src/index.ts, and from
-// there every type a public function, class member or property takes or returns, through unions,
-// generics, arrays, promises and object literals. It reports (1) named types declared in src/ that
-// index.ts does not export (a user could receive one but not name it), (2) functions and methods that
-// return an object shape with no name, and (3) public declarations without the JSDoc house rule 7
-// asks for. Members marked @internal, private or #private are skipped: stripInternal leaves them out
-// of the published declarations. It drives TypeScript 7's API (`typescript/unstable/*`, the checker
-// of the pinned compiler): should an upgrade change that API, this file is what to adapt.
+// Walks tasklane's public API as the type checker sees it: every export of the package's entries
+// (src/index.ts, src/dashboard/index.ts), and from there every type a public function, class member
+// or property takes or returns, through unions, generics, arrays, promises and object literals. It
+// reports (1) named types declared in src/ that no entry exports (a user could receive one but not
+// name it), (2) functions and methods that return an object shape with no name, and (3) public
+// declarations without the JSDoc house rule 7 asks for. Members marked @internal, private or
+// #private are skipped: stripInternal leaves them out of the published declarations. It drives
+// TypeScript 7's API (`typescript/unstable/*`, the checker of the pinned compiler): should an
+// upgrade change that API, this file is what to adapt.
 
 const REPO = path.resolve(import.meta.dirname, '../..')
 
@@ -27,17 +29,32 @@ const REPO = path.resolve(import.meta.dirname, '../..')
 export interface PublicApiSource {
   /** The TypeScript project to load. Default: the build's (src/ with stripInternal, as published). */
   tsconfig: string
-  /** The package entry whose exports are the public API. Default: src/index.ts. */
-  entry: string
+  /**
+   * The package entries whose exports are the public API: by default every entry of package.json's
+   * `exports` (`tasklane` is src/index.ts, `tasklane/dashboard` src/dashboard/index.ts), by their
+   * source condition. A type exported by any of them counts as exported.
+   */
+  entries: string[]
   /** Declarations under this folder are the package's own; the rest are dependencies. Default: src/. */
   root: string
 }
 
-const TASKLANE: PublicApiSource = {
-  tsconfig: path.join(REPO, 'tsconfig.build.json'),
-  entry: path.join(REPO, 'src/index.ts'),
-  root: path.join(REPO, 'src'),
+/** The source file of each entry of package.json's `exports` (its `tasklane-source` condition). */
+function packageEntries(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | Record<string, string>>
+  }
+  return Object.values(pkg.exports)
+    .map((target) => (typeof target === 'object' ? target['tasklane-source'] : undefined))
+    .filter((source): source is string => source !== undefined)
+    .map((source) => path.join(REPO, source))
 }
+
+const TASKLANE = (): PublicApiSource => ({
+  tsconfig: path.join(REPO, 'tsconfig.build.json'),
+  entries: packageEntries(),
+  root: path.join(REPO, 'src'),
+})
 
 /** A named type declared in src/ that a public declaration uses but src/index.ts does not export. */
 export interface Unexported {
@@ -69,16 +86,19 @@ export interface PublicApiReport {
 }
 
 /** Walks the public API (tasklane's unless told) with the checker; takes a second or two. */
-export function walkPublicApi(source: PublicApiSource = TASKLANE): PublicApiReport {
+export function walkPublicApi(source: PublicApiSource = TASKLANE()): PublicApiReport {
   const api = new API({ cwd: REPO })
   try {
     const snapshot = api.updateSnapshot({ openProjects: [source.tsconfig] })
     const project = snapshot.getProject(source.tsconfig)
     if (!project) throw new Error(`no TypeScript project for ${source.tsconfig}`)
-    const index = project.program.getSourceFile(source.entry)
-    const module = index && project.checker.getSymbolAtLocation(index)
-    if (!module) throw new Error(`${source.entry} has no module symbol`)
-    return new Walker(project.checker, `${source.root}${path.sep}`).walk(module)
+    const modules = source.entries.map((entry) => {
+      const file = project.program.getSourceFile(entry)
+      const module = file && project.checker.getSymbolAtLocation(file)
+      if (!module) throw new Error(`${entry} is not in ${source.tsconfig}, or has no exports`)
+      return module
+    })
+    return new Walker(project.checker, `${source.root}${path.sep}`).walk(modules)
   } finally {
     api.close()
   }
@@ -97,8 +117,10 @@ class Walker {
     this.#root = root
   }
 
-  walk(module: TsSymbol): PublicApiReport {
-    const exports = this.#checker.getExportsOfModule(module).map((e) => [e.name, this.#target(e)] as const)
+  walk(modules: TsSymbol[]): PublicApiReport {
+    const exports = modules.flatMap((m) =>
+      this.#checker.getExportsOfModule(m).map((e) => [e.name, this.#target(e)] as const),
+    )
     for (const [, s] of exports) this.#exported.add(s.id)
     for (const [name, s] of exports) this.#export(name, s)
     return this.#report
