@@ -185,6 +185,7 @@ describe('Server-Sent Events', () => {
     let lastStatus = 'scheduled'
     while (delivered + dropped < count) {
       const e = await sse.nextEvent()
+      if (!e) throw new Error(`the stream ended after ${delivered} delivered and ${dropped} dropped events`)
       if (e.event === 'lagged') {
         expect(e.json).toMatchObject({ type: 'lagged', taskId, complete: true })
         lags++

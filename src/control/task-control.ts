@@ -12,8 +12,8 @@ import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
 import { findJob } from '../queue/job.repository.ts'
 import { fromBossPriority } from '../tasks/priority.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
-import { liveStatus } from './task-info.ts'
-import { isTaskId } from './task-reader.ts'
+import { liveStatus } from '../inspect/task-info.ts'
+import { isTaskId } from '../inspect/task-reader.ts'
 
 export interface ControlDeps {
   db: Kysely<Database>
