@@ -20,6 +20,7 @@ import { AttemptProfiler } from './worker/attempt-profiler.ts'
 import { type AttemptExecutor, executeInline } from './worker/execute-attempt.ts'
 import { Heartbeat } from './worker/heartbeat.ts'
 import { Maintenance } from './worker/maintenance.ts'
+import { AUTO_PREFETCH } from './worker/prefetch-window.ts'
 import { QueueRunner } from './worker/queue-runner.ts'
 import { Settler } from './worker/settler.ts'
 import { createThreadExecutor, type ThreadExecutor } from './worker/thread-pool.ts'
@@ -265,9 +266,7 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
     return new QueueRunner({
       queue,
       concurrency,
-      // No prefetch by default: a leased task reads as `running`, so leasing ahead of free slots
-      // would report waiting tasks as running. Throughput-bound deployments opt in per queue.
-      prefetch: q?.prefetch ?? 0,
+      prefetch: q?.prefetch ?? AUTO_PREFETCH,
       boss: r.boss,
       db: r.db.kysely,
       bossSchema: settings.bossSchema,

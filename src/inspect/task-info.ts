@@ -103,7 +103,10 @@ function progressOf(p: ProgressRow | null | undefined): TaskInfo['progress'] {
   return p ? { percent: p.percent, step: p.step, updatedAt: new Date(p.updated_at).toISOString() } : null
 }
 
-/** The status a live pg-boss job stands for. */
+/**
+ * The status a live pg-boss job stands for. A claimed job is `running` once its handler started
+ * (started_on is set); until then it waits in a worker's local buffer and is still `queued`.
+ */
 export function liveStatus(job: JobRow): TaskStatus {
   switch (job.state) {
     case 'created':
@@ -111,7 +114,7 @@ export function liveStatus(job: JobRow): TaskStatus {
     case 'retry':
       return 'retrying'
     case 'active':
-      return 'running'
+      return job.started_on ? 'running' : 'queued'
     default:
       return job.state
   }

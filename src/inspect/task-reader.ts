@@ -56,10 +56,11 @@ export interface TaskPage {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const LIVE_STATES: Record<string, { states: JobRow['state'][]; deferred?: boolean }> = {
+// A claimed (`active`) job whose handler has not started waits in a worker's local buffer: queued.
+const LIVE_STATES: Record<string, { states: JobRow['state'][]; deferred?: boolean; started?: boolean }> = {
   scheduled: { states: ['created'], deferred: true },
-  queued: { states: ['created'], deferred: false },
-  running: { states: ['active'] },
+  queued: { states: ['created', 'active'], deferred: false, started: false },
+  running: { states: ['active'], started: true },
   retrying: { states: ['retry'] },
 }
 
@@ -177,6 +178,7 @@ export class TaskReader {
                 queues,
                 states: spec.states,
                 ...(spec.deferred !== undefined ? { deferred: spec.deferred } : {}),
+                ...(spec.started !== undefined ? { started: spec.started } : {}),
                 ...(filter.task ? { task: filter.task } : {}),
                 limit: limit + 1,
                 ...(cursor ? { after: { createdAt: cursor.at, id: cursor.id } } : {}),

@@ -38,16 +38,18 @@ export async function findJob(db: Kysely<Database>, bossSchema: string, queues: 
 }
 
 /**
- * How many ready tasks are ahead of a queued one in its queue, in lease order
- * (priority desc, created_on): a range count on pg-boss's fetch index job_i11.
+ * How many queued tasks are ahead of a queued one in its queue, in lease order (priority desc,
+ * created_on, id): the ready ones (a range count on pg-boss's fetch index job_i11) and those leased
+ * into a worker's local buffer whose handlers have not started.
  */
 export async function queuePosition(db: Kysely<Database>, bossSchema: string, job: JobRow): Promise<number> {
+  const ahead = sql`(priority > ${job.priority} or (priority = ${job.priority}
+    and (created_on, id) < (${job.created_on}::timestamptz, ${job.id}::uuid)))`
   const { rows } = await sql<{ n: string }>`
-    select count(*) as n from ${jobTable(bossSchema)}
-    where name = ${job.queue} and state < 'active' and not blocked and start_after <= now()
-      and (priority > ${job.priority} or (priority = ${job.priority} and created_on < ${job.created_on}))`.execute(
-    db,
-  )
+    select (select count(*) from ${jobTable(bossSchema)}
+        where name = ${job.queue} and state < 'active' and not blocked and start_after <= now() and ${ahead})
+      + (select count(*) from ${jobTable(bossSchema)}
+        where name = ${job.queue} and state = 'active' and started_on is null and ${ahead}) as n`.execute(db)
   return Number(rows[0]?.n ?? 0)
 }
 
@@ -57,6 +59,11 @@ export interface LiveJobFilter {
   task?: string
   /** Only tasks whose start_after is in the future (true), or due (false). */
   deferred?: boolean
+  /**
+   * Of the `active` jobs, only those whose handler started (true: running), or those still waiting
+   * in a worker's local buffer (false: queued). Jobs in other states are not filtered by it.
+   */
+  started?: boolean
   limit: number
   /**
    * Keyset cursor: the listing key (created_on to the millisecond, id) of the last row of the
@@ -83,6 +90,7 @@ export async function listJobs(
     where name = any(${f.queues}::text[]) and state = any(${f.states}::text[]::${sql.raw(`${bossSchema}.job_state`)}[])
       ${f.task ? sql`and data->>'task' = ${f.task}` : sql``}
       ${f.deferred === true ? sql`and start_after > now()` : f.deferred === false ? sql`and start_after <= now()` : sql``}
+      ${f.started === true ? sql`and (state <> 'active' or started_on is not null)` : f.started === false ? sql`and (state <> 'active' or started_on is null)` : sql``}
       ${f.after ? sql`and (${LIST_KEY}, id) < (${f.after.createdAt}::timestamptz, ${f.after.id}::uuid)` : sql``}
     order by ${LIST_KEY} desc, id desc
     limit ${f.limit}`.execute(db)
@@ -171,6 +179,8 @@ export async function jobStates(db: Kysely<Database>, bossSchema: string, queue:
 /**
  * Jobs pg-boss failed terminally on its own (a lost heartbeat or an expiry on the last attempt)
  * that have no history row yet: the reconciler records them so every outcome lands in history.
+ * A claim whose handler never started (started_on null) is not one: it is queued again
+ * (lease.repository.ts recoverUnstartedClaims).
  */
 export async function terminalJobsWithoutHistory(
   db: Kysely<Database>,
@@ -181,7 +191,7 @@ export async function terminalJobsWithoutHistory(
 ): Promise<JobRow[]> {
   const { rows } = await sql<JobRow>`
     select ${JOB_COLUMNS} from ${jobTable(bossSchema)} j
-    where j.name = any(${queues}::text[]) and j.state = 'failed'
+    where j.name = any(${queues}::text[]) and j.state = 'failed' and j.started_on is not null
       and j.completed_on > now() - interval '7 days'
       and not exists (select 1 from ${sql.table(`${schema}.task_history`)} h where h.task_id = j.id)
     limit ${limit}`.execute(db)

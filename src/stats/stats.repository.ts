@@ -175,16 +175,21 @@ export async function liveWorkers(
 }
 
 export interface PriorityCounts {
-  /** Ready tasks by pg-boss priority value. */
+  /**
+   * Ready tasks by pg-boss priority value: waiting to be leased, or leased into a worker's local
+   * buffer with their handlers not started yet (both read `queued`).
+   */
   ready: Map<number, number>
   /** Tasks whose start_after is in the future: delayed, scheduled, or waiting out a retry backoff. */
   deferred: number
+  /** Tasks whose handlers are running (`running`). */
   active: number
 }
 
 /**
  * Live task counts over the known queues, grouped by priority. Reads pg-boss's job_i14 partial index
  * (name, state, blocked, start_after WHERE live), so the cost follows the live backlog, not history.
+ * A claimed job counts as running only once its handler started (started_on set).
  */
 export async function liveCounts(
   db: Kysely<Database>,
@@ -193,9 +198,10 @@ export async function liveCounts(
 ): Promise<PriorityCounts> {
   const { rows } = await sql<{ priority: number; ready: string; deferred: string; active: string }>`
     select priority,
-      count(*) filter (where state < 'active' and start_after <= now()) as ready,
+      count(*) filter (where (state < 'active' and start_after <= now())
+        or (state = 'active' and started_on is null)) as ready,
       count(*) filter (where state < 'active' and start_after > now()) as deferred,
-      count(*) filter (where state = 'active') as active
+      count(*) filter (where state = 'active' and started_on is not null) as active
     from ${jobTable(bossSchema)}
     where name = any(${queues}::text[]) and state <= 'active'
     group by priority`.execute(db)

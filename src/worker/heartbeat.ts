@@ -25,7 +25,8 @@ export interface HeartbeatDeps {
  * this process holds (pg-boss fails and re-queues a job whose heartbeat lapses: that is how a killed
  * worker's tasks come back), refreshes the worker_process row with busy slots, RSS and CPU, and drops
  * rows of processes that went silent. A held job the touch no longer finds was cancelled or reclaimed
- * elsewhere: its attempt is aborted here.
+ * elsewhere: its attempt is aborted here. Each beat also puts back the claims of dead processes whose
+ * handlers never started (recoverUnstartedClaims), so those come back queued with no attempt spent.
  */
 export class Heartbeat {
   readonly #d: HeartbeatDeps
@@ -81,13 +82,16 @@ export class Heartbeat {
     for (const runner of runners()) {
       const claims = runner.claims()
       if (claims.length === 0) continue
+      const sentMono = performance.now()
       const response = commandResult(await boss.touch(runner.queue, claims.map(fence)))
       if (!response.settled) continue
       const touched = new Set(response.settled)
       for (const job of claims) {
         if (!touched.has(job.id)) runner.abort(job.id, 'lost')
       }
+      runner.claimsConfirmed(sentMono)
     }
+    for (const runner of runners()) await runner.recoverUnstarted()
     const now = performance.now()
     const cpu = process.cpuUsage(this.#lastCpu)
     const cpuPercent = ((cpu.user + cpu.system) / 1000 / Math.max(1, now - this.#lastAt)) * 100

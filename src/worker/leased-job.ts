@@ -3,7 +3,7 @@ import type { TaskSnapshot } from '../outcome/outcome-recorder.ts'
 import type { RetryPolicy } from '../tasks/define-task.ts'
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
 
-/** A job this process holds a claim on: pg-boss's fetch() row, in tasklane's terms. */
+/** A job this process holds a claim on: a leased pg-boss row, in tasklane's terms. */
 export interface LeasedJob {
   id: string
   queue: string
@@ -14,9 +14,18 @@ export interface LeasedJob {
   retryCount: number
   retryLimit: number
   createdOn: Date
+  /** created_on in microseconds: orders the local buffer exactly as the lease orders the table. */
+  createdUs: number
   startAfter: Date
-  /** When pg-boss claimed the job, on the database's clock (its started_on). */
+  /** When the job was claimed, on the database's clock. */
   leasedAt: Date
+  /**
+   * The database records that this attempt's handler started (pg-boss's started_on is set): by the
+   * lease for a job that went straight to a slot, by a start mark for one that waited in the buffer
+   * (start-marks.ts). Until then the task reads `queued`, and a claim lost with its process comes
+   * back without spending an attempt.
+   */
+  started: boolean
   /** performance.now() when the claim came back: the monotonic anchor of leasedAt. */
   leasedMono: number
   /** The retry policy in milliseconds (pg-boss keeps only whole seconds). */

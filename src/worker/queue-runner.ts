@@ -9,6 +9,13 @@ import type { Logger } from '../logger.ts'
 import { ProgressReporter } from '../progress/progress-reporter.ts'
 import type { PgBoss } from '../queue/boss.ts'
 import { handBack } from '../queue/job.repository.ts'
+import {
+  findQueueTable,
+  type LeaseRow,
+  leaseJobs,
+  type QueueTable,
+  recoverUnstartedClaims,
+} from '../queue/lease.repository.ts'
 import type { TaskDefinition } from '../tasks/define-task.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
 import type { AttemptTelemetry } from '../telemetry/attempt-telemetry.ts'
@@ -19,15 +26,20 @@ import { describeError } from './error-info.ts'
 import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
 import { attemptNumber, dbTimeOf, fence, type LeasedJob } from './leased-job.ts'
 import { assertResultFits } from './outcome-limits.ts'
+import { type Prefetch, PrefetchWindow } from './prefetch-window.ts'
 import type { Settler } from './settler.ts'
+import { StartMarks } from './start-marks.ts'
 
 export type AbortReason = 'cancel' | 'lost' | 'shutdown'
 
 export interface QueueRunnerDeps {
   queue: string
   concurrency: number
-  /** Jobs leased ahead of free slots, so a busy worker fetches in batches. */
-  prefetch: number
+  /**
+   * Jobs leased ahead of free slots, so a busy worker leases and settles in batches: a number, or
+   * the adaptive default (prefetch-window.ts). Buffered jobs read `queued` until their handlers start.
+   */
+  prefetch: Prefetch
   boss: PgBoss
   db: Kysely<Database>
   bossSchema: string
@@ -52,14 +64,18 @@ interface RunningAttempt {
   job: LeasedJob
   controller: AbortController
   reason: AbortReason | null
+  /** The handler returned or threw. */
+  finished: boolean
   done: Promise<void>
 }
 
 /**
  * The lease → run → settle loop of one queue in one process. Wakes on pg-boss's NOTIFY for the queue
- * (wake()), polls as a fallback, leases in batches (FOR UPDATE SKIP LOCKED, through pg-boss's fetch),
- * hands jobs to `concurrency` slots in priority order, and hands completions to the group-committing
- * Settler so a slot is free again as soon as its task returns.
+ * (wake()), polls as a fallback, leases in batches (FOR UPDATE SKIP LOCKED, lease.repository.ts),
+ * hands jobs to `concurrency` slots in lease order, and hands completions to the group-committing
+ * Settler so a slot is free again as soon as its task returns. A task is `running` from when its
+ * handler starts: the lease records the start of the jobs that go straight to a slot, StartMarks that
+ * of the jobs that waited in the local buffer.
  */
 export class QueueRunner {
   readonly #d: QueueRunnerDeps
@@ -75,9 +91,23 @@ export class QueueRunner {
   #backoffUntil = 0
   /** False once a lease came back short; set again by every wake-up. */
   #mayHaveWork = true
+  readonly #window: PrefetchWindow
+  readonly #marks: StartMarks
+  /** Where pg-boss keeps this queue's jobs; looked up at the first lease. */
+  #table: QueueTable | null = null
+  /** performance.now() when the last heartbeat that confirmed every claim held then was sent. */
+  #confirmedMono = Number.NEGATIVE_INFINITY
 
   constructor(deps: QueueRunnerDeps) {
     this.#d = deps
+    this.#window = new PrefetchWindow(deps.prefetch, deps.concurrency)
+    this.#marks = new StartMarks({
+      db: deps.db,
+      bossSchema: deps.bossSchema,
+      queue: deps.queue,
+      table: () => this.#table?.table ?? 'job',
+      log: deps.log,
+    })
   }
 
   get queue(): string {
@@ -116,6 +146,28 @@ export class QueueRunner {
   /** Claims held by this runner (running, buffered, settling), for heartbeats. */
   claims(): LeasedJob[] {
     return [...[...this.#running.values()].map((r) => r.job), ...this.#buffer, ...this.#settling.values()]
+  }
+
+  /**
+   * Puts back this queue's claims that died with their process before their handlers started (any
+   * process's: see recoverUnstartedClaims). The heartbeat calls it on every beat.
+   */
+  async recoverUnstarted(): Promise<void> {
+    const recovered = await recoverUnstartedClaims(this.#d.db, this.#d.bossSchema, [this.queue])
+    if (recovered.requeued + recovered.charged > 0) {
+      this.#d.log.info(
+        { queue: this.queue, ...recovered },
+        'claims lost with their process before their handlers started: queued again',
+      )
+    }
+  }
+
+  /**
+   * A heartbeat sent at `sentMono` (performance.now()) found every claim held then that was not
+   * aborted since: a buffered job may start only while its claim is known to be fresh (#fillSlots).
+   */
+  claimsConfirmed(sentMono: number): void {
+    this.#confirmedMono = Math.max(this.#confirmedMono, sentMono)
   }
 
   /** Aborts a running attempt (cancelled elsewhere, or its claim was lost). Returns false if not here. */
@@ -162,11 +214,12 @@ export class QueueRunner {
       }
       await all()
     }
+    await this.#marks.stop()
   }
 
   /** Leases one batch and runs it to completion (tests call this instead of waiting). Returns how many ran. */
   async runOnce(): Promise<number> {
-    const jobs = await this.#lease(this.#d.concurrency)
+    const jobs = await this.#lease(this.#d.concurrency, this.#d.concurrency)
     await Promise.all(jobs.map((job) => this.#runAttempt(job)))
     await this.#d.settler.drain()
     return jobs.length
@@ -184,9 +237,12 @@ export class QueueRunner {
         while (!this.#stopping && performance.now() >= this.#backoffUntil) {
           const room = this.#room()
           if (room <= 0) break
+          // The jobs that will go straight to a slot: the lease records their start. (A non-empty
+          // buffer means every slot is busy.)
+          const free = this.#buffer.length === 0 ? this.#d.concurrency - this.#running.size : 0
           let jobs: LeasedJob[]
           try {
-            jobs = await this.#lease(room)
+            jobs = await this.#lease(room, Math.max(0, Math.min(room, free)))
           } catch (err) {
             this.#d.log.warn({ err: (err as Error).message, queue: this.queue }, 'lease failed; backing off')
             this.#backoffUntil = performance.now() + 1_000
@@ -196,7 +252,9 @@ export class QueueRunner {
             await this.#handBack(jobs)
             break
           }
-          this.#buffer.push(...jobs)
+          // Slots only ever free up while the lease is in flight, so every job it started has one.
+          for (const job of jobs) if (job.started) void this.#runAttempt(job)
+          this.#buffer.push(...jobs.filter((j) => !j.started))
           this.#buffer.sort(byLeaseOrder)
           this.#fillSlots()
           if (jobs.length < room) {
@@ -216,7 +274,8 @@ export class QueueRunner {
   #room(): number {
     // Outcomes still being committed count against the window beyond one window's worth, so a worker
     // whose settle falls behind stops leasing instead of piling finished tasks up in memory.
-    const window = this.#d.concurrency + this.#d.prefetch
+    const prefetch = this.#window.size()
+    const window = this.#d.concurrency + prefetch
     const settling = Math.max(0, this.#settling.size - window)
     const held = this.#running.size + this.#buffer.length + settling
     if (!(this.#d.canLease?.() ?? true)) {
@@ -227,22 +286,39 @@ export class QueueRunner {
     }
     const room = window - held
     // Lease in batches: wait until at least half the prefetch window (or a slot) is free.
-    if (this.#buffer.length > 0 && room < Math.max(1, this.#d.prefetch / 2)) return 0
+    if (this.#buffer.length > 0 && room < Math.max(1, prefetch / 2)) return 0
     return room
   }
 
   #fillSlots(): void {
     while (!this.#stopping && this.#running.size < this.#d.concurrency && this.#buffer.length > 0) {
       const job = this.#buffer.shift()!
+      if (this.#mayHaveLapsed(job)) {
+        // This process stalled (a blocked event loop) for half the heartbeat timeout: the claim may
+        // have lapsed and the job been leased elsewhere, with the same retry_count (it never
+        // started), so no fence would tell the two claims apart. Let it go: if the claim is still
+        // ours it lapses and comes back unspent (recoverUnstartedClaims).
+        this.#d.log.warn(
+          { taskId: job.id, queue: this.queue },
+          'buffered claim may have lapsed; not run here',
+        )
+        continue
+      }
       void this.#runAttempt(job)
     }
   }
 
-  async #lease(batchSize: number): Promise<LeasedJob[]> {
-    const fetched = await this.#d.boss.fetch<BossJobData>(this.queue, {
-      batchSize,
-      includeMetadata: true,
-    })
+  #mayHaveLapsed(job: LeasedJob): boolean {
+    if (!job.heartbeatSeconds) return false
+    const confirmed = Math.max(job.leasedMono, this.#confirmedMono)
+    return performance.now() - confirmed > job.heartbeatSeconds * 500
+  }
+
+  /** Leases up to `batchSize` jobs; the first `startNow` in lease order are recorded as started. */
+  async #lease(batchSize: number, startNow: number): Promise<LeasedJob[]> {
+    const fetched = await this.#leaseRows(batchSize, startNow)
+    // The claim's time is the database's clock; instants this worker records count from it.
+    const leasedMono = performance.now()
     // A dead-letter copy pg-boss made for an earlier version never runs as the task that failed.
     const rows = fetched.filter((r) => !r.sourceId || r.sourceName === this.queue)
     if (rows.length < fetched.length) {
@@ -255,8 +331,6 @@ export class QueueRunner {
         this.#d.log.warn({ err: (err as Error).message }, 'could not take in dead-letter copies'),
       )
     }
-    // The claim's started_on is the database's clock; instants this worker records count from it.
-    const leasedMono = performance.now()
     // A re-leased task whose earlier attempts left no row died with its worker: record them as lost.
     const retried = rows.filter((r) => r.retryCount > 0)
     if (retried.length > 0) {
@@ -270,7 +344,6 @@ export class QueueRunner {
         })),
       ).catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'could not record lost attempts'))
     }
-    // pg-boss returns the right set (the top of the queue) but not in priority order.
     return rows
       .map((r) => ({
         id: r.id,
@@ -280,10 +353,12 @@ export class QueueRunner {
         priority: r.priority,
         retryCount: r.retryCount,
         retryLimit: r.retryLimit,
-        createdOn: new Date(r.createdOn),
-        startAfter: new Date(r.startAfter),
-        leasedAt: new Date(r.startedOn),
+        createdOn: r.createdOn,
+        createdUs: r.createdUs,
+        startAfter: r.startAfter,
+        leasedAt: r.leasedAt,
         leasedMono,
+        started: r.started,
         retry: {
           delayMs: r.data?.retryMs?.delay ?? r.retryDelay * 1000,
           backoff: r.retryBackoff ? ('exponential' as const) : ('fixed' as const),
@@ -301,9 +376,39 @@ export class QueueRunner {
       .sort(byLeaseOrder)
   }
 
+  async #leaseRows(batchSize: number, startNow: number): Promise<LeaseRow[]> {
+    this.#table ??= await findQueueTable(this.#d.boss, this.#d.bossSchema, this.queue)
+    if (this.#table?.policy === 'standard') {
+      return leaseJobs(this.#d.boss, this.#d.bossSchema, this.#table, this.queue, batchSize, startNow)
+    }
+    // A queue someone created with another pg-boss policy (singleton, stately, …): pg-boss's own
+    // fetch applies its rules. It records every claim as started, so its buffered jobs read `running`.
+    const fetched = await this.#d.boss.fetch<BossJobData>(this.queue, { batchSize, includeMetadata: true })
+    return fetched.map((r, i) => ({
+      id: r.id,
+      rank: i + 1,
+      data: r.data,
+      priority: r.priority,
+      retryCount: r.retryCount,
+      retryLimit: r.retryLimit,
+      retryDelay: r.retryDelay,
+      retryBackoff: r.retryBackoff,
+      retryDelayMax: r.retryDelayMax ?? null,
+      createdOn: new Date(r.createdOn),
+      createdUs: new Date(r.createdOn).getTime() * 1000,
+      startAfter: new Date(r.startAfter),
+      leasedAt: new Date(r.startedOn),
+      started: true,
+      heartbeatSeconds: r.heartbeatSeconds ?? null,
+      deadLetter: r.deadLetter ?? null,
+      sourceId: r.sourceId ?? null,
+      sourceName: r.sourceName ?? null,
+    }))
+  }
+
   #runAttempt(job: LeasedJob): Promise<void> {
     const controller = new AbortController()
-    const entry: RunningAttempt = { job, controller, reason: null, done: Promise.resolve() }
+    const entry: RunningAttempt = { job, controller, reason: null, finished: false, done: Promise.resolve() }
     // The same task leased again while an earlier attempt of it still runs here means that attempt's
     // claim lapsed (pg-boss re-queued it): abort the stale one, and let neither attempt's cleanup
     // remove the other's entry (which would leave the new claim without heartbeats).
@@ -335,18 +440,32 @@ export class QueueRunner {
         attempt: attemptNumber(job),
         ...obs?.logBindings,
       }))
-    publisher.publish({
-      type: 'status',
-      taskId: job.id,
-      task: job.task,
-      queue: job.queue,
-      status: 'running',
-      attempt: attemptNumber(job),
-      at: startedAt.toISOString(),
-    })
+    // The `running` event follows the database: at once when the lease recorded the start, else
+    // when the start mark does (or when the attempt ends first; its outcome follows).
+    let announced = false
+    const announceRunning = () => {
+      if (announced) return
+      announced = true
+      publisher.publish({
+        type: 'status',
+        taskId: job.id,
+        task: job.task,
+        queue: job.queue,
+        status: 'running',
+        attempt: attemptNumber(job),
+        at: startedAt.toISOString(),
+      })
+    }
+    if (job.started) announceRunning()
+    else
+      this.#marks.add(job, startedAt, {
+        recorded: announceRunning,
+        lost: () => {
+          if (this.#running.get(job.id) === entry && !entry.finished) this.abort(job.id, 'lost')
+        },
+      })
     let reporter: ProgressReporter | undefined
-    const progress = (percent: number, step?: string) => {
-      obs?.progress(percent, step)
+    const report = (percent: number, step?: string) => {
       reporter ??= new ProgressReporter(
         this.#d.db,
         { taskId: job.id, task: job.task, queue: job.queue },
@@ -355,6 +474,12 @@ export class QueueRunner {
         (err) => controller.abort(err),
       )
       return reporter.report(percent, step)
+    }
+    const progress = (percent: number, step?: string) => {
+      obs?.progress(percent, step)
+      if (job.started) return report(percent, step)
+      // A task that reports progress is running for whoever reads it: its start is recorded first.
+      return this.#marks.ensure(job).then((recorded) => (recorded ? report(percent, step) : undefined))
     }
     let timer: NodeJS.Timeout | undefined
     const endProfile = this.#d.profiler?.begin()
@@ -378,11 +503,16 @@ export class QueueRunner {
         controller.signal,
       )
       clearTimeout(timer)
+      entry.finished = true
       const runMs = performance.now() - startMono
       const finishedAt = new Date(startedAt.getTime() + Math.round(runMs))
       this.#d.onAttemptDone?.(runMs)
+      this.#window.record(runMs)
       await reporter?.close()
-      if (entry.reason) return obs?.finished(abortOutcome(entry.reason), finishedAt)
+      if (entry.reason) {
+        await this.#marks.forget(job)
+        return obs?.finished(abortOutcome(entry.reason), finishedAt)
+      }
       const profile = endProfile?.()
       const value = toJsonResult(result)
       obs?.finished('success', finishedAt, { result: value })
@@ -390,16 +520,21 @@ export class QueueRunner {
       // The slot is free as soon as the task returns: the outcome is group-committed in the background
       // (its claim stays heartbeated until then; stop() waits for it through settler.drain()).
       this.#settling.set(job.id, job)
-      void settler
+      // An attempt that ended before its start was written needs no start mark: the settle records
+      // the outcome and the start time. (Waited for only while a mark of it is in flight, so that
+      // the two statements never lock the same row at once.)
+      announceRunning()
+      const unmarked = job.started ? undefined : this.#marks.forget(job)
+      const completion = {
+        job,
+        result: value,
+        startedAt,
+        finishedAt,
+        ...profile,
         // A traced attempt's logger carries its trace ids into the settler's lines about it.
-        .complete({
-          job,
-          result: value,
-          startedAt,
-          finishedAt,
-          ...profile,
-          log: obs?.logBindings ? logger() : childLog,
-        })
+        log: obs?.logBindings ? logger() : childLog,
+      }
+      void (unmarked ? unmarked.then(() => settler.complete(completion)) : settler.complete(completion))
         .then(obs && ((settled) => obs.settled(settled.status, undefined, settled.error)), (err) => {
           obs?.settled(null, err)
           logger().error(
@@ -413,10 +548,14 @@ export class QueueRunner {
         })
     } catch (err) {
       clearTimeout(timer)
+      entry.finished = true
       const runMs = performance.now() - startMono
       const finishedAt = new Date(startedAt.getTime() + Math.round(runMs))
       this.#d.onAttemptDone?.(runMs)
+      this.#window.record(runMs)
       await reporter?.close()
+      // Aborted: no start mark may land after the claim is handed back (or taken elsewhere).
+      if (entry.reason) await this.#marks.forget(job)
       if (entry.reason === 'shutdown') {
         obs?.finished('shutdown', finishedAt)
         await this.#handBack([job])
@@ -430,6 +569,9 @@ export class QueueRunner {
       logger().warn({ err: error.message, type: error.type }, 'attempt failed')
       obs?.settling('fail')
       this.#settling.set(job.id, job)
+      // A failed attempt counts only if its start is recorded (pg-boss spends an attempt on the next
+      // claim only then): write it first. False means the claim is gone; the fail is fenced out.
+      if (await this.#marks.ensure(job)) announceRunning()
       await settler
         .fail({
           job,
@@ -469,15 +611,12 @@ function abortOutcome(reason: AbortReason): 'cancelled' | 'lost' | 'shutdown' {
 }
 
 /**
- * Priority, then creation, then id: tasks enqueued in one transaction share created_on, and their
- * time-ordered ids (enqueue-request.ts) follow insertion, so ties run in the order they were added.
+ * Priority, then creation, then id, as the lease orders the table (lease.repository.ts): tasks
+ * enqueued in one transaction share created_on, and their time-ordered ids (enqueue-request.ts)
+ * follow insertion, so ties run in the order they were added.
  */
 function byLeaseOrder(a: LeasedJob, b: LeasedJob): number {
-  return (
-    b.priority - a.priority ||
-    a.createdOn.getTime() - b.createdOn.getTime() ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-  )
+  return b.priority - a.priority || a.createdUs - b.createdUs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
 /** Args are checked at enqueue and again here: the schema may have changed since (a deploy). */
