@@ -43,13 +43,17 @@ export async function findJob(db: Kysely<Database>, bossSchema: string, queues: 
  * into a worker's local buffer whose handlers have not started.
  */
 export async function queuePosition(db: Kysely<Database>, bossSchema: string, job: JobRow): Promise<number> {
-  const ahead = sql`(priority > ${job.priority} or (priority = ${job.priority}
-    and (created_on, id) < (${job.created_on}::timestamptz, ${job.id}::uuid)))`
+  // The task's own key is read from the row: created_on to the microsecond (a Date has milliseconds).
+  const ahead = sql`(j.priority > me.priority or (j.priority = me.priority
+    and (j.created_on, j.id) < (me.created_on, me.id)))`
   const { rows } = await sql<{ n: string }>`
-    select (select count(*) from ${jobTable(bossSchema)}
-        where name = ${job.queue} and state < 'active' and not blocked and start_after <= now() and ${ahead})
-      + (select count(*) from ${jobTable(bossSchema)}
-        where name = ${job.queue} and state = 'active' and started_on is null and ${ahead}) as n`.execute(db)
+    with me as (
+      select priority, created_on, id from ${jobTable(bossSchema)} where name = ${job.queue} and id = ${job.id}::uuid
+    )
+    select (select count(*) from ${jobTable(bossSchema)} j, me
+        where j.name = ${job.queue} and j.state < 'active' and not j.blocked and j.start_after <= now() and ${ahead})
+      + (select count(*) from ${jobTable(bossSchema)} j, me
+        where j.name = ${job.queue} and j.state = 'active' and j.started_on is null and ${ahead}) as n`.execute(db)
   return Number(rows[0]?.n ?? 0)
 }
 

@@ -132,17 +132,21 @@ interface RawLeaseRow {
 
 const leaseStatements = new Map<string, string>()
 
-function leaseStatement(bossSchema: string, table: string): string {
+/** The lease statement for a queue table ($1 queue, $2 limit, $3 how many start now); exported for profiling. */
+export function leaseStatement(bossSchema: string, table: string): string {
   const key = `${bossSchema}.${table}`
   let text = leaseStatements.get(key)
   if (text) return text
   const t = `${ident(bossSchema)}.${ident(table)}`
   const now = `${ident(bossSchema)}.job_now()`
   // `next` locks the rows (FOR UPDATE cannot sit beside a window function); `ranked` numbers them in
-  // the same order so the UPDATE knows which go to a slot at once.
+  // the order `next` produced them, so the UPDATE knows which go to a slot at once. Not with an ORDER
+  // BY of its own: on pg-boss's pool sorts are disabled (boss.ts), and the cost that adds to the plan
+  // crosses jit_above_cost: JIT compilation then cost ~500 ms per lease (profile/lease-order.ts).
+  // Were a rank ever off, a lower task would start before a higher one of the same lease, once.
   text = `
     with next as (
-      select j.id, j.priority, j.created_on
+      select j.id
       from ${t} j
       where j.name = $1 and j.state < 'active' and not j.blocked and j.start_after <= ${now}
       order by j.priority desc, j.created_on, j.id
@@ -150,7 +154,7 @@ function leaseStatement(bossSchema: string, table: string): string {
       for update of j skip locked
     ),
     ranked as (
-      select id, row_number() over (order by priority desc, created_on, id) as rank from next
+      select id, row_number() over () as rank from next
     )
     update ${t} j set
       state = 'active',
