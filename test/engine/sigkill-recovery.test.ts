@@ -73,4 +73,63 @@ describe('a worker process killed with SIGKILL', () => {
     second.proc.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
   }, 600_000)
+
+  it('puts back the tasks it had leased but not started, without spending an attempt, even the last', async () => {
+    await db.query('truncate executions')
+    const env = {
+      DATABASE_URL: db.url,
+      TASKLANE_HEARTBEAT_TIMEOUT: '5s',
+      TASKLANE_WORKERS: '1',
+      TASKLANE_POLL_INTERVAL: '200ms',
+      TEST_PREFETCH: '4',
+    }
+    const first = spawnTs(WORKER, env)
+    children.push(first)
+    await first.waitForLine(/^ready$/)
+    // No retries: a claim charged for an attempt would fail for good. One slot, four leased ahead:
+    // one lease takes all three, runs the first (it holds), buffers the other two (they would finish
+    // at once, had they started).
+    const [running, ...buffered] = await producer.addTasks(hold, [{ ms: 60_000 }, { ms: 10 }, { ms: 10 }], {
+      retry: { limit: 0 },
+    })
+    await first.waitForLine(new RegExp(`^running ${running!.taskId}$`))
+    const claims = await db.query(
+      `select id, state, started_on is not null as started from pgboss.job where id = any($1) order by id`,
+      [buffered.map((t) => t.taskId)],
+    )
+    expect(claims.rows.map((r) => [r.state, r.started])).toEqual([
+      ['active', false],
+      ['active', false],
+    ])
+    first.proc.kill('SIGKILL')
+    await first.exited
+    const second = spawnTs(WORKER, env)
+    children.push(second)
+    await second.waitForLine(/^ready$/)
+    // pg-boss's monitor fails every lapsed claim; the second worker's heartbeat puts the two that
+    // never started back in the queue, and runs them as their first attempt.
+    const infos = await Promise.all(buffered.map((q) => producer.waitFor(q.taskId, { timeout: '90s' })))
+    expect(infos.map((i) => [i.status, i.attempts])).toEqual([
+      ['completed', 1],
+      ['completed', 1],
+    ])
+    const runs = await db.query(
+      `select task_id, array_agg(attempt order by attempt) as attempts, array_agg(pid) as pids
+       from executions where task_id = any($1) group by task_id`,
+      [buffered.map((t) => t.taskId)],
+    )
+    expect(runs.rows.map((r) => [r.attempts, r.pids])).toEqual([
+      [[1], [second.proc.pid]],
+      [[1], [second.proc.pid]],
+    ])
+    const lost = await db.query(`select count(*)::int as n from tasklane.task_attempt where task_id = any($1)`, [
+      buffered.map((t) => t.taskId),
+    ])
+    expect(lost.rows[0].n).toBe(0)
+    // The one that was running spent its only attempt: failed, worker lost.
+    const killed = await producer.waitFor(running!.taskId, { timeout: '90s' })
+    expect(killed).toMatchObject({ status: 'failed', attempts: 1, error: { type: 'WorkerLost' } })
+    second.proc.kill('SIGTERM')
+    expect((await second.exited).code).toBe(0)
+  }, 600_000)
 })
