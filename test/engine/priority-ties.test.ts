@@ -1,3 +1,5 @@
+import { PgBoss } from 'pg-boss'
+import { v7 as uuidv7 } from 'uuid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
@@ -6,7 +8,9 @@ import { startTasklane } from '../support/tasklane.ts'
 
 // Tasks added by one addTasks call share one transaction, so pg-boss gives them one created_on: the
 // tie between them must still run in the order they were added, whether the worker leases one task at
-// a time (prefetch 0) or a batch it orders in its own buffer (prefetch 4: once ran as 3,1,2,0,4,…).
+// a time (prefetch 0), a batch it orders in its own buffer (prefetch 4: once ran as 3,1,2,0,4,…), or
+// as many as the default lets it. The lease breaks ties by task id, which for tasklane's time-ordered
+// ids is the order they were added; where the rows sit in the table does not matter.
 const order: number[] = []
 const tie = defineTask({
   name: 'tie',
@@ -14,6 +18,12 @@ const tie = defineTask({
     order.push(args.n)
   },
 })
+
+const settings: { label: string; prefetch?: number }[] = [
+  { label: 'prefetch 4', prefetch: 4 },
+  { label: 'prefetch 0', prefetch: 0 },
+  { label: 'the default prefetch' },
+]
 
 describe('equal priorities run in insertion order', () => {
   let db: TestDatabase
@@ -28,22 +38,57 @@ describe('equal priorities run in insertion order', () => {
     await db?.drop()
   })
 
-  for (const prefetch of [4, 0]) {
-    it(`runs 20 tasks of one addTasks call in the order given, concurrency 1, prefetch ${prefetch}`, async () => {
+  async function drain(prefetch: number | undefined, last: string): Promise<void> {
+    const worker = await startTasklane(db.url, [tie], {
+      workers: 1,
+      queues: { default: { concurrency: 1, ...(prefetch === undefined ? {} : { prefetch }) } },
+    })
+    try {
+      await producer.waitFor(last, { timeout: '30s' })
+    } finally {
+      await worker.stop()
+    }
+  }
+
+  for (const { label, prefetch } of settings) {
+    it(`runs 20 tasks of one addTasks call in the order given, concurrency 1, ${label}`, async () => {
       order.length = 0
       const labels = Array.from({ length: 20 }, (_, n) => ({ n }))
       const added = await producer.addTasks(tie, labels)
-      const worker = await startTasklane(db.url, [tie], {
-        workers: 1,
-        queues: { default: { concurrency: 1, prefetch } },
+      await drain(prefetch, added.at(-1)!.taskId)
+      // The last one done means all are: with one slot they run one after another.
+      expect(order).toEqual(labels.map((l) => l.n))
+    })
+
+    it(`breaks a tie by task id even when the table holds the rows in another order, ${label}`, async () => {
+      order.length = 0
+      // Ids in creation order, inserted last first in one statement: one created_on, and the
+      // table (and so pg-boss's fetch index) holds them in the reverse of id order.
+      const ids = Array.from({ length: 20 }, () => uuidv7())
+      const boss = new PgBoss({
+        connectionString: db.url,
+        max: 1,
+        migrate: false,
+        supervise: false,
+        schedule: false,
       })
+      boss.on('error', () => {})
+      await boss.start()
       try {
-        await producer.waitFor(added.at(-1)!.taskId, { timeout: '30s' })
-        // The last one done means all are: with one slot they run one after another.
-        expect(order).toEqual(labels.map((l) => l.n))
+        await boss.insert(
+          'default',
+          ids.map((id, n) => ({ id, data: { task: 'tie', args: { n } } })).reverse(),
+        )
       } finally {
-        await worker.stop()
+        await boss.stop({ graceful: false, close: true })
       }
+      const heap = await db.query<{ id: string }>(
+        `select id from pgboss.job where id = any($1) order by ctid`,
+        [ids],
+      )
+      expect(heap.rows.map((r) => r.id)).toEqual([...ids].reverse())
+      await drain(prefetch, ids.at(-1)!)
+      expect(order).toEqual(ids.map((_, n) => n))
     })
   }
 })

@@ -122,9 +122,10 @@ describe('a worker process killed with SIGKILL', () => {
       [[1], [second.proc.pid]],
       [[1], [second.proc.pid]],
     ])
-    const lost = await db.query(`select count(*)::int as n from tasklane.task_attempt where task_id = any($1)`, [
-      buffered.map((t) => t.taskId),
-    ])
+    const lost = await db.query(
+      `select count(*)::int as n from tasklane.task_attempt where task_id = any($1)`,
+      [buffered.map((t) => t.taskId)],
+    )
     expect(lost.rows[0].n).toBe(0)
     // The one that was running spent its only attempt: failed, worker lost.
     const killed = await producer.waitFor(running!.taskId, { timeout: '90s' })
