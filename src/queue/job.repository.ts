@@ -53,7 +53,9 @@ export async function queuePosition(db: Kysely<Database>, bossSchema: string, jo
     select (select count(*) from ${jobTable(bossSchema)} j, me
         where j.name = ${job.queue} and j.state < 'active' and not j.blocked and j.start_after <= now() and ${ahead})
       + (select count(*) from ${jobTable(bossSchema)} j, me
-        where j.name = ${job.queue} and j.state = 'active' and j.started_on is null and ${ahead}) as n`.execute(db)
+        where j.name = ${job.queue} and j.state = 'active' and j.started_on is null and ${ahead}) as n`.execute(
+    db,
+  )
   return Number(rows[0]?.n ?? 0)
 }
 

@@ -1,29 +1,21 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
-import type { BossJobData } from '../enqueue/enqueue-request.ts'
 import { assertJson } from '../enqueue/json-args.ts'
 import { NonRetryableError, TaskTimeoutError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
-import { recordLostAttempts } from '../history/history.repository.ts'
 import type { Logger } from '../logger.ts'
 import { ProgressReporter } from '../progress/progress-reporter.ts'
 import type { PgBoss } from '../queue/boss.ts'
 import { handBack } from '../queue/job.repository.ts'
-import {
-  findQueueTable,
-  type LeaseRow,
-  leaseJobs,
-  type QueueTable,
-  recoverUnstartedClaims,
-} from '../queue/lease.repository.ts'
+import { recoverUnstartedClaims } from '../queue/lease.repository.ts'
 import type { TaskDefinition } from '../tasks/define-task.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
 import type { AttemptTelemetry } from '../telemetry/attempt-telemetry.ts'
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import type { AttemptProfiler } from './attempt-profiler.ts'
-import { absorbDeadLetterCopies } from './dead-letter-copies.ts'
 import { describeError } from './error-info.ts'
 import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
+import { byLeaseOrder, JobLease } from './job-lease.ts'
 import { attemptNumber, dbTimeOf, fence, type LeasedJob } from './leased-job.ts'
 import { assertResultFits } from './outcome-limits.ts'
 import { type Prefetch, PrefetchWindow } from './prefetch-window.ts'
@@ -93,19 +85,19 @@ export class QueueRunner {
   #mayHaveWork = true
   readonly #window: PrefetchWindow
   readonly #marks: StartMarks
-  /** Where pg-boss keeps this queue's jobs; looked up at the first lease. */
-  #table: QueueTable | null = null
+  readonly #lease: JobLease
   /** performance.now() when the last heartbeat that confirmed every claim held then was sent. */
   #confirmedMono = Number.NEGATIVE_INFINITY
 
   constructor(deps: QueueRunnerDeps) {
     this.#d = deps
     this.#window = new PrefetchWindow(deps.prefetch, deps.concurrency)
+    this.#lease = new JobLease(deps)
     this.#marks = new StartMarks({
       db: deps.db,
       bossSchema: deps.bossSchema,
       queue: deps.queue,
-      table: () => this.#table?.table ?? 'job',
+      table: () => this.#lease.table,
       log: deps.log,
     })
   }
@@ -219,7 +211,7 @@ export class QueueRunner {
 
   /** Leases one batch and runs it to completion (tests call this instead of waiting). Returns how many ran. */
   async runOnce(): Promise<number> {
-    const jobs = await this.#lease(this.#d.concurrency, this.#d.concurrency)
+    const jobs = await this.#lease.lease(this.#d.concurrency, this.#d.concurrency)
     await Promise.all(jobs.map((job) => this.#runAttempt(job)))
     await this.#d.settler.drain()
     return jobs.length
@@ -242,7 +234,7 @@ export class QueueRunner {
           const free = this.#buffer.length === 0 ? this.#d.concurrency - this.#running.size : 0
           let jobs: LeasedJob[]
           try {
-            jobs = await this.#lease(room, Math.max(0, Math.min(room, free)))
+            jobs = await this.#lease.lease(room, Math.max(0, Math.min(room, free)))
           } catch (err) {
             this.#d.log.warn({ err: (err as Error).message, queue: this.queue }, 'lease failed; backing off')
             this.#backoffUntil = performance.now() + 1_000
@@ -312,98 +304,6 @@ export class QueueRunner {
     if (!job.heartbeatSeconds) return false
     const confirmed = Math.max(job.leasedMono, this.#confirmedMono)
     return performance.now() - confirmed > job.heartbeatSeconds * 500
-  }
-
-  /** Leases up to `batchSize` jobs; the first `startNow` in lease order are recorded as started. */
-  async #lease(batchSize: number, startNow: number): Promise<LeasedJob[]> {
-    const fetched = await this.#leaseRows(batchSize, startNow)
-    // The claim's time is the database's clock; instants this worker records count from it.
-    const leasedMono = performance.now()
-    // A dead-letter copy pg-boss made for an earlier version never runs as the task that failed.
-    const rows = fetched.filter((r) => !r.sourceId || r.sourceName === this.queue)
-    if (rows.length < fetched.length) {
-      const copies = fetched.flatMap((r) =>
-        r.sourceId && r.sourceName !== this.queue
-          ? [{ id: r.id, retryCount: r.retryCount, sourceId: r.sourceId }]
-          : [],
-      )
-      await absorbDeadLetterCopies(this.#d.db, this.#d.boss, this.queue, copies).catch((err) =>
-        this.#d.log.warn({ err: (err as Error).message }, 'could not take in dead-letter copies'),
-      )
-    }
-    // A re-leased task whose earlier attempts left no row died with its worker: record them as lost.
-    const retried = rows.filter((r) => r.retryCount > 0)
-    if (retried.length > 0) {
-      await recordLostAttempts(
-        this.#d.db,
-        retried.map((r) => ({
-          taskId: r.id,
-          task: r.data?.task ?? '',
-          queue: this.queue,
-          before: r.retryCount + 1,
-        })),
-      ).catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'could not record lost attempts'))
-    }
-    return rows
-      .map((r) => ({
-        id: r.id,
-        queue: this.queue,
-        task: r.data?.task ?? '',
-        args: r.data?.args ?? null,
-        priority: r.priority,
-        retryCount: r.retryCount,
-        retryLimit: r.retryLimit,
-        createdOn: r.createdOn,
-        createdUs: r.createdUs,
-        startAfter: r.startAfter,
-        leasedAt: r.leasedAt,
-        leasedMono,
-        started: r.started,
-        retry: {
-          delayMs: r.data?.retryMs?.delay ?? r.retryDelay * 1000,
-          backoff: r.retryBackoff ? ('exponential' as const) : ('fixed' as const),
-          maxDelayMs:
-            r.data?.retryMs !== undefined
-              ? r.data.retryMs.maxDelay
-              : r.retryDelayMax != null
-                ? r.retryDelayMax * 1000
-                : null,
-        },
-        heartbeatSeconds: r.heartbeatSeconds ?? null,
-        bossDeadLetter: r.deadLetter ?? null,
-        traceContext: r.data?.trace,
-      }))
-      .sort(byLeaseOrder)
-  }
-
-  async #leaseRows(batchSize: number, startNow: number): Promise<LeaseRow[]> {
-    this.#table ??= await findQueueTable(this.#d.boss, this.#d.bossSchema, this.queue)
-    if (this.#table?.policy === 'standard') {
-      return leaseJobs(this.#d.boss, this.#d.bossSchema, this.#table, this.queue, batchSize, startNow)
-    }
-    // A queue someone created with another pg-boss policy (singleton, stately, …): pg-boss's own
-    // fetch applies its rules. It records every claim as started, so its buffered jobs read `running`.
-    const fetched = await this.#d.boss.fetch<BossJobData>(this.queue, { batchSize, includeMetadata: true })
-    return fetched.map((r, i) => ({
-      id: r.id,
-      rank: i + 1,
-      data: r.data,
-      priority: r.priority,
-      retryCount: r.retryCount,
-      retryLimit: r.retryLimit,
-      retryDelay: r.retryDelay,
-      retryBackoff: r.retryBackoff,
-      retryDelayMax: r.retryDelayMax ?? null,
-      createdOn: new Date(r.createdOn),
-      createdUs: new Date(r.createdOn).getTime() * 1000,
-      startAfter: new Date(r.startAfter),
-      leasedAt: new Date(r.startedOn),
-      started: true,
-      heartbeatSeconds: r.heartbeatSeconds ?? null,
-      deadLetter: r.deadLetter ?? null,
-      sourceId: r.sourceId ?? null,
-      sourceName: r.sourceName ?? null,
-    }))
   }
 
   #runAttempt(job: LeasedJob): Promise<void> {
@@ -608,15 +508,6 @@ export class QueueRunner {
 
 function abortOutcome(reason: AbortReason): 'cancelled' | 'lost' | 'shutdown' {
   return reason === 'cancel' ? 'cancelled' : reason
-}
-
-/**
- * Priority, then creation, then id, as the lease orders the table (lease.repository.ts): tasks
- * enqueued in one transaction share created_on, and their time-ordered ids (enqueue-request.ts)
- * follow insertion, so ties run in the order they were added.
- */
-function byLeaseOrder(a: LeasedJob, b: LeasedJob): number {
-  return b.priority - a.priority || a.createdUs - b.createdUs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
 /** Args are checked at enqueue and again here: the schema may have changed since (a deploy). */
