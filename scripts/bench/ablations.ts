@@ -23,7 +23,7 @@ export interface Ablation {
 export const ABLATIONS: Ablation[] = [
   {
     id: 'prefetch',
-    choice: 'batch lease + local buffer (prefetch 500)',
+    choice: 'batch lease + local buffer (the default prefetch: adaptive, up to 500)',
     scenario: drain,
     units: ['tasks/s', 'postgres CPU µs/task'],
     without: 'prefetch 0: one lease per free slot, nothing buffered',

@@ -174,7 +174,7 @@ export const stats1m: Scenario = {
   },
 }
 
-/** Peak RSS of a worker process (concurrency 10, prefetch 500) draining a preloaded backlog. */
+/** Peak RSS of a worker process (concurrency 10, the default prefetch) draining a preloaded backlog. */
 export const memory: Scenario = {
   name: 'memory',
   systems: ['tasklane'],

@@ -1,5 +1,5 @@
-// tasklane in its best configuration for each scenario: workers in this process leasing through
-// pg-boss's fetch in batches (prefetch 500, the same in-hand window graphile gets from its
+// tasklane at its default settings: workers in this process leasing in batches (the default
+// prefetch, adaptive up to 500 jobs for short tasks: the same in-hand window graphile gets from its
 // 500-job localQueue and pg-boss from batchSize 50 × 10), group-committed settle and enqueue.
 // Producer and workers are separate instances (separate pools), as for the peers.
 import { PgBoss } from 'pg-boss'
@@ -18,10 +18,10 @@ registerBenchTracing()
 export const BENCH_TASK = 'bench'
 export const BENCH_QUEUE = 'default'
 
-/** Settings the ablations toggle; the defaults are tasklane's best configuration. */
+/** Settings the ablations toggle; the defaults are tasklane's own. */
 export interface TasklaneBenchOptions {
-  /** Jobs leased ahead of free slots (0: one lease per free slot, no local buffer). */
-  prefetch?: number
+  /** Jobs leased ahead of free slots (0: one lease per free slot, no local buffer); 'default': tasklane's. */
+  prefetch?: number | 'default'
   /** Fallback poll of the workers (NOTIFY wakes them first). */
   pollIntervalMs?: number
   /** false: create the queue without pg-boss's NOTIFY, so workers find work by polling only. */
@@ -34,8 +34,9 @@ export interface TasklaneBenchOptions {
 }
 
 export const BEST: Required<TasklaneBenchOptions> = Object.freeze({
-  prefetch: 500,
-  pollIntervalMs: 500,
+  prefetch: 'default',
+  // TASKLANE_POLL_INTERVAL's default (a fallback: NOTIFY wakes the workers first).
+  pollIntervalMs: 1000,
   notify: true,
   groupCommit: true,
 })
@@ -129,9 +130,10 @@ export class TasklaneSystem implements BenchSystem {
 
   async startWorkers({ concurrency, onRun }: WorkerOptions): Promise<void> {
     this.#onRun = onRun
+    const { prefetch } = this.#opts
     const worker = this.#instance({
       workers: concurrency,
-      queues: { [BENCH_QUEUE]: { concurrency, prefetch: this.#opts.prefetch } },
+      queues: { [BENCH_QUEUE]: { concurrency, ...(prefetch === 'default' ? {} : { prefetch }) } },
       // The lease uses pg-boss's pool; settles and heartbeats use ours: one per slot is plenty.
       poolSize: concurrency,
     })

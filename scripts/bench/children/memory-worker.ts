@@ -1,4 +1,4 @@
-// A `tasklane worker`-like process draining a preloaded backlog: concurrency 10, prefetch 500.
+// A `tasklane worker`-like process draining a preloaded backlog: concurrency 10, the default prefetch.
 // Prints {"ready": true} once started, then, when every task has its history row,
 // {"maxRssMb", "sampledPeakRssMb", "startRssMb", "seconds"}. maxRSS (getrusage) is the peak over
 // the whole life of the process, start-up included: the conservative figure.
@@ -28,7 +28,6 @@ const tasks = createTasklane({
   migrate: false,
   supervise: false,
   workers: 10,
-  queues: { [BENCH_QUEUE]: { concurrency: 10, prefetch: 500 } },
   poolSize: 10,
   // MEMORY_POOL_MB: tasklane's own memory budget (stop leasing above it); unset = none.
   ...(process.env.MEMORY_POOL_MB ? { memoryPoolMb: Number(process.env.MEMORY_POOL_MB) } : {}),
