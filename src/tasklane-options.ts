@@ -13,10 +13,16 @@ export interface QueueOptions {
   /** Attempts of this queue's tasks running at once in this process: an integer from 1 to 1000. */
   concurrency: number
   /**
-   * Jobs leased ahead of free slots, an integer from 0 to 10000 (default 0). A local buffer lets a
-   * busy worker lease and settle in batches (see docs/benchmarks.md), at a price: a leased task reads
-   * as `running` while it waits in the buffer, and a newly arrived task of higher priority can wait
-   * behind at most `prefetch` others.
+   * Tasks leased ahead of free slots into this process's local buffer, so a busy worker leases and
+   * settles in batches (docs/benchmarks.md). An integer from 0 to 10000; `0` leases only for free
+   * slots.
+   * Default: adaptive, `concurrency × 100 ms / mean run time` of this process's recent attempts,
+   * at most 500, and 0 until it has run one (short tasks get the full batch, long ones next to none,
+   * so a process does not hoard work others could run). A buffered task reads `queued` until its
+   * handler starts and is handed back unspent at shutdown or when its process dies. The price is
+   * ordering: a newly arrived task of higher priority can wait behind at most the buffer of a
+   * process whose slots are all busy (`prefetch` tasks; by default ~100 ms of work, ≤ 500 tasks).
+   * @example createTasklane({ tasks, queues: { emails: { concurrency: 20, prefetch: 0 } } })
    */
   prefetch?: number
 }
