@@ -223,7 +223,9 @@ export const MAX_UNSTARTED_RECOVERIES = 3
  * unspent, and counts the recovery in its data (`unstartedLapses`); once that count reaches
  * {@link MAX_UNSTARTED_RECOVERIES}, the job is left as pg-boss failed it, with `started_on` set so
  * that the attempt counts (the reconciler records a final one; the next claim increments a retry).
- * Reads pg-boss's live-state index job_i14 (name, state, … WHERE created/retry/active/failed).
+ * Only pg-boss's own failures are considered (their output is `{ value: { message } }`; a failure
+ * tasklane recorded carries `{ error }` and its history). Reads pg-boss's live-state index job_i14
+ * (name, state, … WHERE created/retry/active/failed).
  * @returns how many claims were put back, and how many were charged an attempt.
  */
 export async function recoverUnstartedClaims(
@@ -239,6 +241,7 @@ export async function recoverUnstartedClaims(
       select id, name, coalesce((data->>'unstartedLapses')::int, 0) as lapses
       from ${job}
       where name = any(${queues}::text[]) and state in ('retry', 'failed') and started_on is null
+        and output ? 'value'
       for update skip locked
     )
     update ${job} j set

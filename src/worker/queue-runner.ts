@@ -286,7 +286,7 @@ export class QueueRunner {
     while (!this.#stopping && this.#running.size < this.#d.concurrency && this.#buffer.length > 0) {
       const job = this.#buffer.shift()!
       if (this.#mayHaveLapsed(job)) {
-        // This process stalled (a blocked event loop) for half the heartbeat timeout: the claim may
+        // This process stalled (a blocked event loop) for 2/3 of the heartbeat timeout: the claim may
         // have lapsed and the job been leased elsewhere, with the same retry_count (it never
         // started), so no fence would tell the two claims apart. Let it go: if the claim is still
         // ours it lapses and comes back unspent (recoverUnstartedClaims).
@@ -303,7 +303,7 @@ export class QueueRunner {
   #mayHaveLapsed(job: LeasedJob): boolean {
     if (!job.heartbeatSeconds) return false
     const confirmed = Math.max(job.leasedMono, this.#confirmedMono)
-    return performance.now() - confirmed > job.heartbeatSeconds * 500
+    return performance.now() - confirmed > (job.heartbeatSeconds * 2000) / 3
   }
 
   #runAttempt(job: LeasedJob): Promise<void> {
