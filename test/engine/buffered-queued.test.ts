@@ -30,8 +30,10 @@ function gate(): Gate {
 
 const gates = new Map<string, Gate>()
 const gateFor = (label: string) => {
-  let g = gates.get(label)
-  if (!g) gates.set(label, (g = gate()))
+  const known = gates.get(label)
+  if (known) return known
+  const g = gate()
+  gates.set(label, g)
   return g
 }
 

@@ -55,7 +55,10 @@ try {
       await client.query('rollback')
       const lines = rows.map((r) => r['QUERY PLAN'] as string)
       timings[label]!.push(Number(/([\d.]+) ms/.exec(lines.find((l) => l.startsWith('Execution Time'))!)![1]))
-      plans[label] = lines.filter((l) => /Scan|Sort|Limit|LockRows|JIT|Timing/.test(l)).map((l) => l.trim()).join(' | ')
+      plans[label] = lines
+        .filter((l) => /Scan|Sort|Limit|LockRows|JIT|Timing/.test(l))
+        .map((l) => l.trim())
+        .join(' | ')
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
