@@ -14,9 +14,13 @@ import { startTasklane } from '../support/tasklane.ts'
 
 const beatMe = defineTask({ name: 'beat-me', queue: 'hb', run: () => null })
 
-/** The part of a QueueRunner a heartbeat reads: its claims, its slots, and abort(). */
+/**
+ * The part of a QueueRunner a heartbeat reads: its claims, its slots, abort(), the confirmation of
+ * its claims and the recovery of unstarted claims of dead processes.
+ */
 function runnerHolding(claims: { id: string; retryCount: number }[]) {
   const aborted: [string, string][] = []
+  const confirmed: number[] = []
   const runner = {
     queue: 'hb',
     concurrency: 3,
@@ -26,8 +30,10 @@ function runnerHolding(claims: { id: string; retryCount: number }[]) {
       aborted.push([id, reason])
       return true
     },
+    claimsConfirmed: (sentMono: number) => confirmed.push(sentMono),
+    recoverUnstarted: async () => {},
   }
-  return { runner: runner as unknown as QueueRunner, aborted }
+  return { runner: runner as unknown as QueueRunner, aborted, confirmed }
 }
 
 describe('Heartbeat.runOnce', () => {
@@ -76,10 +82,12 @@ describe('Heartbeat.runOnce', () => {
     await db.query(`insert into tasklane.worker_process (id, host, pid, queues, concurrency, heartbeat_at) values
       ('silent', 'h', 1, '{}', 1, now() - interval '1 hour'), ('alive', 'h', 2, '{}', 1, now())`)
 
-    const { runner, aborted } = runnerHolding([kept!, cancelled!])
+    const { runner, aborted, confirmed } = runnerHolding([kept!, cancelled!])
     await heartbeat(runner).runOnce()
 
     expect(aborted).toEqual([[cancelled!.id, 'lost']])
+    // The claims it still holds were confirmed as of the beat (buffered ones may start: queue-runner).
+    expect(confirmed).toHaveLength(1)
     const { rows: touched } = await db.query(
       `select id, heartbeat_on > now() - interval '1 minute' as fresh from pgboss.job where name = 'hb'`,
     )
