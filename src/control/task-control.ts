@@ -7,13 +7,13 @@ import { TasklaneError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
 import { deleteHistory, findHistory } from '../history/history.repository.ts'
+import { liveStatus } from '../inspect/task-info.ts'
+import { isTaskId } from '../inspect/task-reader.ts'
 import { recordOutcomes, snapshotOfJob } from '../outcome/outcome-recorder.ts'
 import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
 import { findJob } from '../queue/job.repository.ts'
 import { fromBossPriority } from '../tasks/priority.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
-import { liveStatus } from '../inspect/task-info.ts'
-import { isTaskId } from '../inspect/task-reader.ts'
 
 export interface ControlDeps {
   db: Kysely<Database>
