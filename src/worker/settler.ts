@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { Batcher, ItemFailure } from '../batcher.ts'
 import type { Database } from '../db/database.ts'
 import { isDatabaseUnavailable } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -54,24 +55,22 @@ export interface SettlerDeps {
   maxBatch?: number
 }
 
-interface Pending {
-  item: Completion
-  resolve(settled: CompletionSettled): void
-  reject(err: unknown): void
-}
-
 /**
- * Records outcomes. Completions are group-committed: everything that finished while the previous
- * transaction was in flight goes into the next one (pg-boss complete + history rows + events), so a
- * busy worker spends one transaction per batch rather than one per task, and an idle one adds no delay.
+ * Records outcomes. Completions are group-committed (batcher.ts): everything that finished while the
+ * previous transaction was in flight goes into the next one (pg-boss complete + history rows +
+ * events), so a busy worker spends one transaction per batch rather than one per task, and an idle
+ * one adds no delay.
  */
 export class Settler {
   readonly #deps: SettlerDeps
-  #pending: Pending[] = []
-  #flushing: Promise<void> | null = null
+  readonly #batcher: Batcher<Completion, CompletionSettled>
 
   constructor(deps: SettlerDeps) {
     this.#deps = deps
+    this.#batcher = new Batcher<Completion, CompletionSettled>({
+      maxBatch: deps.maxBatch ?? 500,
+      write: (items) => this.#settle(items),
+    })
   }
 
   /**
@@ -80,68 +79,62 @@ export class Settler {
    * the result.
    */
   complete(item: Completion): Promise<CompletionSettled> {
-    return new Promise<CompletionSettled>((resolve, reject) => {
-      this.#pending.push({ item, resolve, reject })
-      if (!this.#flushing) this.#flushing = this.#flushLoop()
-    })
+    return this.#batcher.submit(item)
   }
 
   /** Resolves when everything handed to complete() so far is recorded (or given up on). */
-  async drain(): Promise<void> {
-    while (this.#flushing) await this.#flushing
+  drain(): Promise<void> {
+    return this.#batcher.drain()
   }
 
-  async #flushLoop(): Promise<void> {
-    // Yield once so completions finishing in the same tick share the transaction.
-    await new Promise<void>((r) => setImmediate(r))
+  /**
+   * Settles one batch, a result per item. A refused write (a result the database cannot store, a
+   * batch too large to send) is split: one item must not sink the others, and the one that cannot be
+   * stored fails at once, recorded. Any other error rejects the whole batch (the batcher's rule).
+   */
+  async #settle(items: Completion[]): Promise<(CompletionSettled | ItemFailure)[]> {
+    let settled: Set<string>
     try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending.splice(0, this.#deps.maxBatch ?? 500)
-        await this.#writeWithRetry(batch)
+      settled = await this.#writeRetrying(items)
+    } catch (err) {
+      if (!isRefused(err)) throw err
+      if (items.length === 1) return [await this.#failUnstored(items[0]!, err)]
+      const results: (CompletionSettled | ItemFailure)[] = []
+      for (const item of items) {
+        try {
+          results.push((await this.#settle([item]))[0]!)
+        } catch (failure) {
+          results.push(new ItemFailure(failure))
+        }
       }
-    } finally {
-      this.#flushing = null
+      return results
     }
+    return items.map((i) => (settled.has(i.job.id) ? COMPLETED : LOST))
   }
 
-  async #writeWithRetry(batch: Pending[]): Promise<void> {
+  /** #writeCompletions, tried again while the database is unavailable (for about five minutes). */
+  async #writeRetrying(items: Completion[]): Promise<Set<string>> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const settled = await this.#writeCompletions(batch.map((p) => p.item))
-        for (const p of batch) p.resolve(settled.has(p.item.job.id) ? COMPLETED : LOST)
-        return
+        return await this.#writeCompletions(items)
       } catch (err) {
         // While the database is down, keep the outcomes and try again: the claims are fenced, so a
         // write that lands after another worker re-ran the task is simply a no-op.
-        if (isDatabaseUnavailable(err) && attempt < 60) {
-          this.#deps.log.warn(
-            { err: (err as Error).message, attempt },
-            'settle failed, database unavailable; retrying',
-          )
-          await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))))
-          continue
-        }
-        if (!isRefused(err)) {
-          for (const p of batch) p.reject(err)
-          return
-        }
-        // The database refused the write (a result it cannot store, a batch too large to send): one
-        // item must not sink the others, and the one that cannot be stored fails at once, recorded.
-        if (batch.length > 1) {
-          for (const p of batch) await this.#writeWithRetry([p])
-          return
-        }
-        await this.#failUnstored(batch[0]!, err)
-        return
+        if (!isDatabaseUnavailable(err) || attempt >= 60) throw err
+        this.#deps.log.warn(
+          { err: (err as Error).message, attempt },
+          'settle failed, database unavailable; retrying',
+        )
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))))
       }
     }
   }
 
   /** A completion the database refused is recorded as a non-retryable failure naming the reason. */
-  async #failUnstored(p: Pending, err: unknown): Promise<void> {
-    const { job, startedAt, finishedAt } = p.item
+  async #failUnstored(item: Completion, err: unknown): Promise<CompletionSettled | ItemFailure> {
+    const { job, startedAt, finishedAt } = item
     const reason = clip(String((err as Error)?.message ?? err), 1000)
-    ;(p.item.log ?? this.#deps.log).error(
+    ;(item.log ?? this.#deps.log).error(
       { taskId: job.id, task: job.task, err: reason },
       'result not stored; failing the attempt',
     )
@@ -150,9 +143,9 @@ export class Settler {
         new OutcomeNotStoredError(`the task's result could not be stored: ${reason}`),
       )
       const status = await this.fail({ job, error, outcome: 'failed', startedAt, finishedAt })
-      p.resolve({ status, error })
+      return { status, error }
     } catch (failure) {
-      p.reject(failure)
+      return new ItemFailure(failure)
     }
   }
 
