@@ -1,18 +1,10 @@
 // Internals of tasklane, for this repository's HTTP layer, tests, benchmarks, examples and tools: not
 // public API. Not exported from src/index.ts nor listed in package.json `exports`, and free to change.
+import { registeredEngine } from './engine-registry.ts'
 import type { Tasklane } from './tasklane.ts'
 import type { TasklaneEngine } from './tasklane-engine.ts'
 
 export type { TasklaneEngine } from './tasklane-engine.ts'
-
-// A WeakMap rather than a member of Tasklane, so that neither the class nor its declarations
-// (dist/src/tasklane.d.ts) mention the engine, whose types reach pg-boss's.
-const engines = new WeakMap<Tasklane, TasklaneEngine>()
-
-/** Called once by Tasklane's constructor. */
-export function registerEngine(tasks: Tasklane, engine: TasklaneEngine): void {
-  engines.set(tasks, engine)
-}
 
 /**
  * The engine behind a Tasklane: its settings, registry, log and hooks, the runtime's parts once
@@ -21,7 +13,7 @@ export function registerEngine(tasks: Tasklane, engine: TasklaneEngine): void {
  * @example const db = engineOf(tasks).db // tasklane's Kysely, scoped to its schema
  */
 export function engineOf(tasks: Tasklane): TasklaneEngine {
-  const engine = engines.get(tasks)
+  const engine = registeredEngine(tasks)
   if (!engine) throw new TypeError('not a tasklane instance: make one with createTasklane()')
   return engine
 }
