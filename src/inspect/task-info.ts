@@ -108,6 +108,7 @@ function progressOf(p: ProgressRow | null | undefined): TaskInfo['progress'] {
  * (started_on is set); until then it waits in a worker's local buffer and is still `queued`.
  */
 export function liveStatus(job: JobRow): TaskStatus {
+  if (awaitsRecovery(job)) return 'queued'
   switch (job.state) {
     case 'created':
       return job.deferred ? 'scheduled' : 'queued'
@@ -118,6 +119,23 @@ export function liveStatus(job: JobRow): TaskStatus {
     default:
       return job.state
   }
+}
+
+/**
+ * A buffered claim of a worker that died: pg-boss failed it for its lapsed heartbeat (its own failure
+ * carries `{ value }`) although its handler never started, and the next heartbeat of any live worker
+ * puts it back unspent (queue/lease.repository.ts, recoverUnstartedClaims, same condition). Until
+ * then it still is what it will be again, queued: read as `failed`, waitFor would end on a task that
+ * then runs and completes. Once its free recoveries are spent, started_on is set and it fails as usual.
+ */
+function awaitsRecovery(job: JobRow): boolean {
+  return (
+    (job.state === 'failed' || job.state === 'retry') &&
+    job.started_on === null &&
+    typeof job.output === 'object' &&
+    job.output !== null &&
+    'value' in job.output
+  )
 }
 
 /**

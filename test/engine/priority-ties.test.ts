@@ -82,11 +82,9 @@ describe('equal priorities run in insertion order', () => {
       } finally {
         await boss.stop({ graceful: false, close: true })
       }
-      const heap = await db.query<{ id: string }>(
-        `select id from pgboss.job where id = any($1) order by ctid`,
-        [ids],
-      )
-      expect(heap.rows.map((r) => r.id)).toEqual([...ids].reverse())
+      // Where the rows land is the table's business: inserted last first they usually sit in reverse
+      // id order, but space the earlier cases' settled rows left behind can take some of them (a proof
+      // run saw 6 of 20 placed so). Either way the lease must not depend on it.
       await drain(prefetch, ids.at(-1)!)
       expect(order).toEqual(ids.map((_, n) => n))
     })

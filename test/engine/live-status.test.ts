@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { liveStatus } from '../../src/inspect/task-info.ts'
+import type { JobRow } from '../../src/queue/job.repository.ts'
+
+// The status a live pg-boss job reads as. A buffered claim of a killed worker is failed by pg-boss's
+// monitor before a live worker's heartbeat puts it back unspent: in between it must read `queued`, or
+// waitFor ends on `failed` for a task that then runs (a proof run of sigkill-recovery saw that).
+function job(over: Partial<JobRow>): JobRow {
+  return {
+    id: '01a22d60-9208-7694-b834-1a66021a91c7',
+    queue: 'default',
+    priority: 0,
+    data: { task: 't', args: {} },
+    state: 'created',
+    retry_count: 0,
+    retry_limit: 0,
+    start_after: new Date(0),
+    created_on: new Date(0),
+    started_on: null,
+    completed_on: null,
+    output: null,
+    deferred: false,
+    ...over,
+  }
+}
+const lapse = { value: { message: 'job heartbeat expired' } }
+
+describe('liveStatus', () => {
+  it.each([
+    ['a job waiting', job({}), 'queued'],
+    ['a job waiting for its start time', job({ deferred: true }), 'scheduled'],
+    ['a claim in a local buffer', job({ state: 'active' }), 'queued'],
+    ['a claim whose handler started', job({ state: 'active', started_on: new Date(1) }), 'running'],
+    ['a lapsed buffered claim awaiting recovery (failed)', job({ state: 'failed', output: lapse }), 'queued'],
+    ['a lapsed buffered claim awaiting recovery (retry)', job({ state: 'retry', output: lapse }), 'queued'],
+    [
+      'a lapsed claim that had started',
+      job({ state: 'failed', output: lapse, started_on: new Date(1) }),
+      'failed',
+    ],
+    ['a retry after a started attempt', job({ state: 'retry', started_on: new Date(1) }), 'retrying'],
+    [
+      'a failure tasklane recorded (no pg-boss value)',
+      job({ state: 'failed', output: { type: 'Error' } }),
+      'failed',
+    ],
+    ['a cancelled job', job({ state: 'cancelled' }), 'cancelled'],
+  ] as const)('%s reads %s', (_, row, status) => {
+    expect(liveStatus(row)).toBe(status)
+  })
+})
