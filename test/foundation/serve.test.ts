@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitUntil } from '../http/helpers/wait-until.ts'
 import { type Child, spawnTs } from '../support/child-process.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 
@@ -68,11 +69,18 @@ describe('tasklane serve', () => {
     expect(code).toBe(0)
     // Nothing was running, so nothing to wait for: it exits before the drain timeout would end.
     expect(Date.now() - t0).toBeLessThan(SHUTDOWN_TIMEOUT_MS)
-    const { rows } = await db.query(
-      `select count(*)::int as n from pg_stat_activity where datname = $1 and application_name like 'tasklane%'`,
-      [db.name],
+    // Its connections end with it. A server backend notices its client has gone a moment after the
+    // process exits (a proof run saw one still listed), so this waits for the count to reach 0.
+    await waitUntil(
+      async () => {
+        const { rows } = await db.query(
+          `select count(*)::int as n from pg_stat_activity where datname = $1 and application_name like 'tasklane%'`,
+          [db.name],
+        )
+        return rows[0].n === 0
+      },
+      { what: "the exited process's connections to end" },
     )
-    expect(rows[0].n).toBe(0)
   })
 
   it('exits with a message naming a bad variable, its value and the accepted range', async () => {
