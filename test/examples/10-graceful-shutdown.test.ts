@@ -5,6 +5,7 @@ import {
   createTasks,
   type GracefulShutdown,
 } from '../../examples/10-graceful-shutdown.ts'
+import { waitUntil } from '../http/helpers/wait-until.ts'
 import { type ExampleRun, runExample, TIME_SCALE } from './example-harness.ts'
 
 describe('example 10: graceful shutdown', () => {
@@ -29,6 +30,9 @@ describe('example 10: graceful shutdown', () => {
     const { taskId } = await ex.tasklane.addTask(tasks.longRunningTask, { steps: 2, stepMs: 3_000_000 })
     for await (const ev of ex.tasklane.events({ taskId }))
       if (ev.type === 'status' && ev.status === 'running') break
+    // The example counts running attempts from this process's `task:start` hooks, which need not come
+    // before the `running` event has gone through the database (a proof run read 0 here).
+    await waitUntil(() => shutdown.running() === 1, { what: 'the task:start hook of the running task' })
 
     const log = console.log
     console.log = () => {}
