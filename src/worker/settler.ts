@@ -168,7 +168,9 @@ export class Settler {
         )
         const settled = new Set(response.settled ?? [])
         for (const i of group) {
-          if (!settled.has(i.job.id)) continue
+          // Once per job: the same job can be in one batch twice (its lapsed claim was put back during
+          // an outage and leased again by this process); only one completion is the job's, the other is lost.
+          if (!settled.delete(i.job.id)) continue
           completed.add(i.job.id)
           outcomes.push({
             snapshot: snapshotOfLease(i.job),
