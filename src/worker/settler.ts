@@ -93,7 +93,7 @@ export class Settler {
    * stored fails at once, recorded. Any other error rejects the whole batch (the batcher's rule).
    */
   async #settle(items: Completion[]): Promise<(CompletionSettled | ItemFailure)[]> {
-    let settled: Set<string>
+    let settled: Set<Completion>
     try {
       settled = await this.#writeRetrying(items)
     } catch (err) {
@@ -109,11 +109,11 @@ export class Settler {
       }
       return results
     }
-    return items.map((i) => (settled.has(i.job.id) ? COMPLETED : LOST))
+    return items.map((i) => (settled.has(i) ? COMPLETED : LOST))
   }
 
   /** #writeCompletions, tried again while the database is unavailable (for about five minutes). */
-  async #writeRetrying(items: Completion[]): Promise<Set<string>> {
+  async #writeRetrying(items: Completion[]): Promise<Set<Completion>> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#writeCompletions(items)
@@ -149,11 +149,14 @@ export class Settler {
     }
   }
 
-  /** Returns the ids actually completed (the others were fenced out: cancelled or re-leased meanwhile). */
-  async #writeCompletions(items: Completion[]): Promise<Set<string>> {
+  /**
+   * Returns the completions actually recorded (the others were fenced out: cancelled or re-leased
+   * meanwhile, or a second completion of the same job in this batch).
+   */
+  async #writeCompletions(items: Completion[]): Promise<Set<Completion>> {
     const { db, boss, workerId } = this.#deps
     const byQueue = Map.groupBy(items, (i) => i.job.queue)
-    const completed = new Set<string>()
+    const completed = new Set<Completion>()
     await db.transaction().execute(async (trx) => {
       const outcomes: TaskOutcome[] = []
       for (const [queue, group] of byQueue) {
@@ -171,7 +174,7 @@ export class Settler {
           // Once per job: the same job can be in one batch twice (its lapsed claim was put back during
           // an outage and leased again by this process); only one completion is the job's, the other is lost.
           if (!settled.delete(i.job.id)) continue
-          completed.add(i.job.id)
+          completed.add(i)
           outcomes.push({
             snapshot: snapshotOfLease(i.job),
             status: 'completed',
