@@ -189,7 +189,7 @@ export async function analyticsRows(
   // Rollup days overlap the window iff the split (a UTC midnight) is later than the window's start.
   const rollupBefore = split && split.getTime() > o.now.getTime() - o.windowMs ? split : null
   const useRollup = rollupBefore !== null
-  const parts: Array<Promise<{ rows: RawAnalyticsRow[] }>> = []
+  const parts: Array<Promise<{ rows: AnalyticsSqlRow[] }>> = []
   if (wholeDays && useRollup) {
     parts.push(rollupAnalyticsQuery(db, { ...o, rollupBefore, historyFrom: rollupBefore }).execute(db))
   } else {
@@ -216,18 +216,6 @@ export async function analyticsRows(
     run: triple(r.run),
   }))
   return { rows: out, rollupBefore }
-}
-
-type RawAnalyticsRow = {
-  task: string
-  bucket: Date
-  seconds: number
-  completed: string
-  failed: string
-  cancelled: string
-  retried: string
-  wait: number[] | null
-  run: number[] | null
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
