@@ -4,7 +4,7 @@ import type { Database } from './db/database.ts'
 import type { EventBus } from './events/event-bus.ts'
 import type { TasklaneHttp } from './http/tasklane-http.ts'
 import { createLogger, type Logger } from './logger.ts'
-import type { PgBoss } from './queue/boss.ts'
+import type { BossJobStore } from './queue/boss-job-store.ts'
 import { resolveSettings, type Settings } from './resolve-settings.ts'
 import type { Scheduler } from './schedule/scheduler.ts'
 import type { TasklaneOptions } from './tasklane-options.ts'
@@ -91,8 +91,9 @@ export class TasklaneEngine {
     return this.runtime.bus
   }
 
-  get boss(): PgBoss {
-    return this.runtime.boss
+  /** The job store; `store.boss` is pg-boss itself, for tests and benchmarks that drive its API. */
+  get store(): BossJobStore {
+    return this.runtime.store
   }
 
   /** This process's scheduler (present when it supervises). */

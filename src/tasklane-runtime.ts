@@ -9,7 +9,8 @@ import type { BusMessage } from './events/event-types.ts'
 import { eventsChannel } from './events/events-channel.ts'
 import { TaskReader } from './inspect/task-reader.ts'
 import type { Logger } from './logger.ts'
-import { acceptsStartupOptions, createBoss, type PgBoss } from './queue/boss.ts'
+import { acceptsStartupOptions, createBoss } from './queue/boss.ts'
+import { BossJobStore } from './queue/boss-job-store.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
 import type { Settings } from './resolve-settings.ts'
 import { Scheduler } from './schedule/scheduler.ts'
@@ -28,7 +29,8 @@ import { createThreadExecutor, type ThreadExecutor } from './worker/thread-pool.
 /** The live parts of a started tasklane instance. */
 export interface Runtime {
   db: Db
-  boss: PgBoss
+  /** The job store (pg-boss's tables), the one port to them. */
+  store: BossJobStore
   bus: EventBus
   publisher: EventPublisher
   committer: GroupCommitter
@@ -103,31 +105,38 @@ export async function startRuntime(
       'the database (or the pooler in front of it) refuses the `options` startup parameter: leasing runs without its planner settings. With PgBouncer, add `options` to ignore_startup_parameters or set them per role (docs/operations.md)',
     )
   }
-  const boss = createBoss({
-    connectionString,
-    config: settings,
-    supervise,
-    plannerOptions,
-    max: budget.bossPool,
-    log,
+  const { heartbeatSeconds, bossSchema, workerId } = settings
+  const store = new BossJobStore({
+    boss: createBoss({
+      connectionString,
+      config: settings,
+      supervise,
+      plannerOptions,
+      max: budget.bossPool,
+      log,
+    }),
+    db: db.kysely,
+    bossSchema,
+    heartbeatSeconds,
+    schema: settings.schema,
+    dbBackend: settings.dbBackend,
   })
   const bus = new EventBus({
     // LISTEN is session state: behind a transaction-mode pooler it needs its own direct connection.
     connectionString: resolveUrl(settings.listenUrl) ?? connectionString,
     eventsChannel: eventsChannel(settings.schema),
-    wakeChannel: bossWakeChannel(settings.bossSchema),
+    wakeChannel: bossWakeChannel(bossSchema),
     log,
   })
   const publisher = new EventPublisher(db.kysely, log)
-  const { heartbeatSeconds, bossSchema, workerId } = settings
   const r: Runtime = {
     db,
-    boss,
+    store,
     bus,
     publisher,
-    committer: new GroupCommitter(db.kysely, { boss, heartbeatSeconds }),
-    settler: new Settler({ db: db.kysely, boss, bossSchema, workerId, log }),
-    reader: new TaskReader(db.kysely, bossSchema, () => ctx.queueNames(), settings.heartbeatTimeoutMs),
+    committer: new GroupCommitter(db.kysely, { store }),
+    settler: new Settler({ db: db.kysely, store, workerId, log }),
+    reader: new TaskReader(db.kysely, store, () => ctx.queueNames(), settings.heartbeatTimeoutMs),
     runners: [],
     heartbeat: null,
     maintenance: null,
@@ -137,13 +146,10 @@ export async function startRuntime(
     threads: null,
   }
   partial(r)
-  await boss.start()
-  await ensureQueues(ctx, boss)
+  await store.start(queuesToCreate(ctx))
   // The SQL API (<schema>.add_task) reads this process's task definitions; its queues exist now.
   await publishForSqlApi(db.kysely, ctx.registry, {
-    bossSchema: settings.bossSchema,
-    dbBackend: settings.dbBackend,
-    heartbeatSeconds,
+    store: store.sqlEnqueue,
     publishedBy: settings.workerId,
     log,
   })
@@ -159,7 +165,7 @@ export async function startRuntime(
     bus.onMessage((m) => abortCancelled(r, m))
     r.heartbeat = new Heartbeat({
       db: db.kysely,
-      boss,
+      store,
       workerId: settings.workerId,
       runners: () => r.runners,
       heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
@@ -173,7 +179,7 @@ export async function startRuntime(
   if (supervise) {
     r.maintenance = new Maintenance({
       db: db.kysely,
-      bossSchema: settings.bossSchema,
+      store,
       queues: () => ctx.queueNames(),
       config: settings,
       log,
@@ -182,10 +188,8 @@ export async function startRuntime(
     r.maintenance.start()
     r.scheduler = new Scheduler({
       db: db.kysely,
-      boss,
-      bossSchema: settings.bossSchema,
+      store,
       registry: ctx.registry,
-      heartbeatSeconds,
       log,
     })
     await r.scheduler.start()
@@ -218,7 +222,7 @@ export async function stopRuntime(r: Partial<Runtime>, timeoutMs: number): Promi
   await r.scheduler?.stop()
   await r.maintenance?.stop()
   await r.bus?.stop()
-  await r.boss?.stop({ graceful: false, close: true }).catch(() => {})
+  await r.store?.stop()
   await r.db?.close()
   await r.stopEmbedded?.()
 }
@@ -229,16 +233,10 @@ function abortCancelled(r: Runtime, m: BusMessage): void {
   for (const runner of r.runners) if (runner.abort(m.taskId, 'cancel')) return
 }
 
-async function ensureQueues(ctx: RuntimeContext, boss: PgBoss): Promise<void> {
+/** Every queue this instance names: its tasks' dead-letter queues and its own. */
+function queuesToCreate(ctx: RuntimeContext): string[] {
   const deadLetters = new Set(ctx.registry.all().flatMap((t) => (t.deadLetter ? [t.deadLetter] : [])))
-  const existing = new Set((await boss.getQueues()).map((q) => q.name))
-  for (const name of [...deadLetters, ...ctx.queueNames()]) {
-    if (existing.has(name)) continue
-    // notify: pg-boss NOTIFYs once per insert statement with ready work, which is what wakes our runners.
-    await boss.createQueue(name, { notify: true }).catch((err: Error) => {
-      if (!/already exists/i.test(err.message)) throw err
-    })
-  }
+  return [...deadLetters, ...ctx.queueNames()]
 }
 
 function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
@@ -267,9 +265,8 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
       queue,
       concurrency,
       prefetch: q?.prefetch ?? AUTO_PREFETCH,
-      boss: r.boss,
+      store: r.store,
       db: r.db.kysely,
-      bossSchema: settings.bossSchema,
       registry: ctx.registry,
       settler: r.settler,
       publisher: r.publisher,

@@ -80,17 +80,15 @@ export function createServices(r: Runtime, ctx: ServicesContext): TasklaneServic
   const queues = () => [...ctx.queueNames]
   const controlDeps: ControlDeps = {
     db,
-    boss: r.boss,
-    bossSchema: settings.bossSchema,
+    store: r.store,
     registry,
     publisher: r.publisher,
-    heartbeatSeconds: settings.heartbeatSeconds,
     queues,
   }
   // One set of stats dependencies, for getTaskStats(), getAnalytics() and /metrics alike.
   const statsDeps: StatsDeps = {
     db,
-    bossSchema: settings.bossSchema,
+    jobs: r.store.reads,
     queues: queues(),
     windowMs: settings.statsWindowMs,
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
@@ -112,7 +110,7 @@ export function createServices(r: Runtime, ctx: ServicesContext): TasklaneServic
     enqueue: new EnqueueService({
       db,
       schema: settings.schema,
-      writer: { boss: r.boss, heartbeatSeconds: settings.heartbeatSeconds },
+      writer: { store: r.store },
       committer: r.committer,
       registry,
       hooks: ctx.hooks,

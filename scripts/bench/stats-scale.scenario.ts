@@ -10,6 +10,7 @@ import { dropExpiredPartitions } from '../../src/history/partition.repository.ts
 import { createLogger } from '../../src/logger.ts'
 import { Maintenance } from '../../src/worker/maintenance.ts'
 import { fillRollup } from '../../test/stats/fixtures/fill-rollup.ts'
+import { jobStoreFor } from '../../test/support/job-store.ts'
 import { startChild } from './child.ts'
 import { fig, type Scenario } from './scenarios.ts'
 import { percentile } from './stats.ts'
@@ -65,7 +66,7 @@ export const stats10m: Scenario = {
       figures.push(fig(NAME, 'tasklane', fillMs / 1000, 'fill history s'))
       const maintenance = new Maintenance({
         db: db.kysely,
-        bossSchema: 'pgboss',
+        store: jobStoreFor(db.kysely, { bossSchema: 'pgboss', schema: 'tasklane' }),
         queues: () => ['default'],
         config: {
           schema: 'tasklane',

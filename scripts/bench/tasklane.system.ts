@@ -189,7 +189,7 @@ export class TasklaneSystem implements BenchSystem {
  * is "every history row written"; verifySettled() checks that at the end.
  */
 export async function countUnsettled(tasks: Tasklane): Promise<number> {
-  const boss = engineOf(tasks).boss
+  const boss = engineOf(tasks).store.boss
   const { rows } = await boss
     .getDb()
     .executeSql(`select count(*) as n from pgboss.job where name = $1 and state < 'completed'`, [BENCH_QUEUE])
@@ -197,7 +197,7 @@ export async function countUnsettled(tasks: Tasklane): Promise<number> {
 }
 
 export async function countHistory(tasks: Tasklane): Promise<number> {
-  const boss = engineOf(tasks).boss
+  const boss = engineOf(tasks).store.boss
   const { rows } = await boss.getDb().executeSql('select count(*) as n from tasklane.task_history', [])
   return Number((rows[0] as { n: string }).n)
 }

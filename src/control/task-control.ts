@@ -7,21 +7,17 @@ import { TasklaneError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
 import { notifyEvents } from '../events/notify.repository.ts'
 import { deleteHistory, findHistory } from '../history/history.repository.ts'
-import { liveStatus } from '../inspect/task-info.ts'
 import { isTaskId } from '../inspect/task-reader.ts'
 import { recordOutcomes, snapshotOfJob } from '../outcome/outcome-recorder.ts'
-import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
-import { findJob } from '../queue/job.repository.ts'
+import type { JobStore } from '../queue/job-store.ts'
 import { fromBossPriority } from '../tasks/priority.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
 
 export interface ControlDeps {
   db: Kysely<Database>
-  boss: PgBoss
-  bossSchema: string
+  store: JobStore
   registry: TaskRegistry
   publisher: EventPublisher
-  heartbeatSeconds: number
   queues: () => string[]
 }
 
@@ -35,17 +31,15 @@ function notFound(taskId: string): TasklaneError {
  */
 export async function cancelTask(d: ControlDeps, taskId: string): Promise<void> {
   if (!isTaskId(taskId)) throw notFound(taskId)
-  const job = await findJob(d.db, d.bossSchema, d.queues(), taskId)
+  const job = await d.store.find(d.db, d.queues(), taskId)
   if (!job) {
     const history = await findHistory(d.db, taskId)
     if (history) throw conflict(taskId, history.status, 'cancelled')
     throw notFound(taskId)
   }
-  if (!['created', 'retry', 'active'].includes(job.state))
-    throw conflict(taskId, liveStatus(job), 'cancelled')
+  if (job.ended) throw conflict(taskId, job.status, 'cancelled')
   const cancelled = await d.db.transaction().execute(async (trx) => {
-    const response = commandResult(await d.boss.cancel(job.queue, taskId, { db: fromKysely(trx) }))
-    if (response.affected === 0) return false
+    if (!(await d.store.cancel(trx, job.queue, taskId))) return false
     const now = await databaseNow(trx)
     await recordOutcomes(
       trx,
@@ -54,7 +48,7 @@ export async function cancelTask(d: ControlDeps, taskId: string): Promise<void> 
           snapshot: snapshotOfJob(job),
           status: 'cancelled',
           // The attempt it ends, if one was running (a retrying task's last one has ended already).
-          startedAt: job.state === 'active' ? job.started_on : null,
+          startedAt: job.status === 'running' ? job.startedAt : null,
           finishedAt: now,
         },
       ],
@@ -64,8 +58,8 @@ export async function cancelTask(d: ControlDeps, taskId: string): Promise<void> 
     return true
   })
   if (!cancelled) {
-    const now = await findJob(d.db, d.bossSchema, d.queues(), taskId)
-    throw conflict(taskId, now ? liveStatus(now) : 'finished', 'cancelled')
+    const now = await d.store.find(d.db, d.queues(), taskId)
+    throw conflict(taskId, now ? now.status : 'finished', 'cancelled')
   }
 }
 
@@ -73,26 +67,20 @@ export async function cancelTask(d: ControlDeps, taskId: string): Promise<void> 
 export async function retryTask(d: ControlDeps, taskId: string): Promise<void> {
   if (!isTaskId(taskId)) throw notFound(taskId)
   const [job, history] = await Promise.all([
-    findJob(d.db, d.bossSchema, d.queues(), taskId),
+    d.store.find(d.db, d.queues(), taskId),
     findHistory(d.db, taskId),
   ])
   if (!job && !history) throw notFound(taskId)
-  const state = job ? job.state : history!.status
+  const state = job ? job.ended : history!.status
   if (state !== 'failed' && state !== 'cancelled') {
-    throw conflict(taskId, job ? liveStatus(job) : history!.status, 'retried')
+    throw conflict(taskId, job ? job.status : history!.status, 'retried')
   }
   await d.db.transaction().execute(async (trx) => {
     await deleteHistory(trx, taskId)
     if (job) {
-      const db = fromKysely(trx)
-      const response = commandResult(
-        state === 'failed'
-          ? await d.boss.retry(job.queue, taskId, { db })
-          : await d.boss.resume(job.queue, taskId, { db }),
-      )
-      if (response.affected === 0) throw conflict(taskId, 'changed meanwhile', 'retried')
+      if (!(await d.store.rerun(trx, job))) throw conflict(taskId, 'changed meanwhile', 'retried')
     } else {
-      // pg-boss's retention already removed the job: enqueue it again under the same id, as addTask
+      // The store's retention already removed the job: enqueue it again under the same id, as addTask
       // would enqueue it now (the task's current definition, the priority it had).
       const h = history!
       const request = buildRequest(d.registry.require(h.task), h.args, {
@@ -101,7 +89,7 @@ export async function retryTask(d: ControlDeps, taskId: string): Promise<void> {
       await writeRequests(trx, d, [{ ...request, id: taskId }])
     }
     const info = job ?? history!
-    const name = job ? (job.data?.task ?? 'unknown') : history!.task
+    const name = job ? (job.task ?? 'unknown') : history!.task
     await notifyEvents(trx, [
       {
         type: 'status',

@@ -3,17 +3,16 @@ import { databaseNow } from '../db/clock.repository.ts'
 import type { Database } from '../db/database.ts'
 import { TasklaneError } from '../errors.ts'
 import { claimKeys, findKeys } from '../idempotency/idempotency.repository.ts'
-import { fromKysely, type PgBoss } from '../queue/boss.ts'
-import { type EnqueueRequest, type EnqueueResult, resultFor, toBossJob } from './enqueue-request.ts'
+import type { JobStore } from '../queue/job-store.ts'
+import { type EnqueueRequest, type EnqueueResult, resultFor } from './enqueue-request.ts'
 
 export interface WriterDeps {
-  boss: PgBoss
-  heartbeatSeconds: number
+  store: JobStore
 }
 
 /**
  * Writes requests inside `trx` (the caller's transaction, or one of ours): claims idempotency keys,
- * then inserts the new jobs through pg-boss, one statement per queue. A key already held with the same
+ * then inserts the new jobs into the job store, one statement per queue. A key already held with the same
  * request (equal canonical forms: see idempotency/canonical-request.ts) resolves to its existing
  * taskId (deduplicated); with a different request it is a 409. Throws on a conflict, so the
  * transaction writes nothing.
@@ -80,21 +79,13 @@ export async function judgeStarts(db: Kysely<any>, requests: EnqueueRequest[]): 
   for (const r of requests) if (r.startAfterMs !== null) r.deferred = r.startAfterMs > now
 }
 
-/** Inserts jobs through pg-boss, one statement per queue (each carries pg-boss's NOTIFY wake-up). */
+/** Inserts jobs into the job store, one statement per queue (each wakes that queue's workers). */
 export async function insertJobs(
   db: Kysely<any>,
   deps: WriterDeps,
   requests: EnqueueRequest[],
 ): Promise<void> {
-  const byQueue = Map.groupBy(requests, (r) => r.task.queue)
-  const adapter = fromKysely(db)
-  for (const [queue, group] of byQueue) {
-    await deps.boss.insert(
-      queue,
-      group.map((r) => toBossJob(r, deps.heartbeatSeconds)),
-      { db: adapter },
-    )
-  }
+  await deps.store.insert(db, requests)
 }
 
 function conflict(key: string): TasklaneError {

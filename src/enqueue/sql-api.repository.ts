@@ -3,8 +3,8 @@ import type { Database } from '../db/database.ts'
 
 /**
  * What the SQL API (`<schema>.add_task`, migration 0004) reads about one task: its defaults in
- * tasklane's terms, the retry policy in the canonical form idempotency hashes, and the pg-boss job
- * options toBossJob computes, so a task enqueued from SQL gets the very values addTask writes.
+ * tasklane's terms, the retry policy in the canonical form idempotency hashes, and the job store's
+ * options for it (JobStore.sqlEnqueue), so a task enqueued from SQL gets the very values addTask writes.
  */
 export interface PublishedDefinition {
   name: string
@@ -20,11 +20,8 @@ export interface PublishedDefinition {
 
 /** The deployment settings the SQL API reads (setting row 'enqueue'). */
 export interface SqlApiSetting {
-  bossSchema: string
-  /** pg-boss NOTIFYs on insert unless its backend has no LISTEN/NOTIFY (CockroachDB). */
-  listenNotify: boolean
-  /** TaskPriority → pg-boss's integer priority (the one mapping, tasks/priority.ts). */
-  priorities: Record<string, number>
+  /** The job store's part (JobStore.sqlEnqueue.setting): where add_task inserts, and how. */
+  [store: string]: unknown
   /** Defaults for a task enqueued with defer_check before any process registers it. */
   unknownTask: { queue: string; priority: string; retry: unknown; jobOptions: unknown }
 }

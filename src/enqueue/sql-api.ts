@@ -1,18 +1,15 @@
 import type { Kysely } from 'kysely'
-import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { canonicalRequest } from '../idempotency/canonical-request.ts'
 import type { Logger } from '../logger.ts'
+import type { SqlEnqueueTarget } from '../queue/job-store.ts'
 import { defineTask, type TaskDefinition } from '../tasks/define-task.ts'
-import { PRIORITIES, toBossPriority } from '../tasks/priority.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
-import { type EnqueueRequest, toBossJob } from './enqueue-request.ts'
 import { type PublishedDefinition, publishSqlApi, type SqlApiSetting } from './sql-api.repository.ts'
 
 export interface SqlApiContext {
-  bossSchema: string
-  dbBackend: Config['dbBackend']
-  heartbeatSeconds: number
+  /** The job store's side (JobStore.sqlEnqueue). */
+  store: SqlEnqueueTarget
   /** The publishing process (its worker id), for operators reading task_definition. */
   publishedBy: string
 }
@@ -47,14 +44,12 @@ export function sqlApiRows(
   // defineTask's defaults: what a task nobody registered yet would get from TypeScript.
   const unknown = defineTask({ name: 'unregistered', run: () => null })
   const setting: SqlApiSetting = {
-    bossSchema: ctx.bossSchema,
-    listenNotify: ctx.dbBackend !== 'cockroachdb',
-    priorities: Object.fromEntries(PRIORITIES.map((p) => [p, toBossPriority(p)])),
+    ...ctx.store.setting,
     unknownTask: {
       queue: unknown.queue,
       priority: unknown.priority,
       retry: canonicalRetry(unknown),
-      jobOptions: jobOptions(unknown, ctx.heartbeatSeconds),
+      jobOptions: ctx.store.jobOptions(unknown),
     },
   }
   const definitions = registry
@@ -68,7 +63,7 @@ export function sqlApiRows(
       timeout_ms: task.timeoutMs,
       dead_letter: task.deadLetter,
       has_schema: task.schema !== undefined,
-      job_options: JSON.stringify(jobOptions(task, ctx.heartbeatSeconds)),
+      job_options: JSON.stringify(ctx.store.jobOptions(task)),
       published_by: ctx.publishedBy,
     }))
   return { setting, definitions }
@@ -84,14 +79,4 @@ function canonicalRetry(task: TaskDefinition<any, any>) {
     delayMs: null,
     retry: task.retry,
   }).retry
-}
-
-/** toBossJob's options for `task` with its defaults: everything but id, data, priority and start. */
-function jobOptions(task: TaskDefinition<any, any>, heartbeatSeconds: number) {
-  const request = { id: '', task, args: null, priority: task.priority, startAfter: null, retry: task.retry }
-  const { id, data, priority, startAfter, ...options } = toBossJob(
-    request as EnqueueRequest,
-    heartbeatSeconds,
-  )
-  return options
 }

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import { finalFailureOf, fn, jobTable, table } from '../stats/sql-parts.ts'
+import type { JobReads } from '../queue/job-store.ts'
+import { finalFailureOf, fn, table } from '../stats/sql-parts.ts'
 
 /**
  * All SQL of the daily rollup (migration 0003_a, docs/sql.md): folding finished days of history into
@@ -32,11 +33,11 @@ export async function rollupState(db: Kysely<Database>): Promise<RollupState> {
  * Folds the oldest unfolded UTC day into task_rollup, if it ended at least `graceMs` ago (history of
  * a day can still arrive just after midnight: a settle batch in flight, a lost worker recorded late).
  * Returns the day folded (its UTC midnight), or null when no day is due.
- * @example while (await foldNextDay(db, 'pgboss', 3_600_000)) {}
+ * @example while (await foldNextDay(db, store.reads, 3_600_000)) {}
  */
 export async function foldNextDay(
   db: Kysely<Database>,
-  bossSchema: string,
+  jobs: JobReads,
   graceMs: number,
 ): Promise<Date | null> {
   return db.transaction().execute(async (trx) => {
@@ -47,7 +48,7 @@ export async function foldNextDay(
       from ${table(trx, 'rollup_state')} for update`.execute(trx)
     const state = rows[0]
     if (!state?.due) return null
-    await foldDayQuery(trx, bossSchema, state.day).execute(trx)
+    await foldDayQuery(trx, jobs, state.day).execute(trx)
     await sql`update ${table(trx, 'rollup_state')} set folded_before = folded_before + 1`.execute(trx)
     return new Date(`${state.day}T00:00:00Z`)
   })
@@ -56,10 +57,10 @@ export async function foldNextDay(
 /**
  * One day's rollup rows, per task and queue: outcome counts, failed attempts that were retried (not
  * the final failure), failed tasks parked for a dead-letter queue (history's dead_letter; for rows
- * written before migration 0008, pg-boss's job row while it keeps it), and wait/run histograms built with histogram_bucket().
+ * written before migration 0008, the job store's row while it keeps it), and wait/run histograms built with histogram_bucket().
  * Reads the day through task_history_finished_at and task_attempt_finished_at.
  */
-function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
+function foldDayQuery(db: Kysely<Database>, jobs: JobReads, day: string) {
   const from = sql`${day}::date::timestamp at time zone 'UTC'`
   const to = sql`(${day}::date + 1)::timestamp at time zone 'UTC'`
   const hist = (source: string) => sql`(
@@ -88,8 +89,8 @@ function foldDayQuery(db: Kysely<Database>, bossSchema: string, day: string) {
     ),
     dead as (
       select h.task, h.queue, count(*) as n
-      from h left join ${jobTable(bossSchema)} j
-        on h.dead_letter is null and j.id = h.task_id and j.name = h.queue
+      from h left join ${jobs.legacyDeadLetters()} j
+        on h.dead_letter is null and j.id = h.task_id and j.queue = h.queue
       where h.status = 'failed' and coalesce(h.dead_letter, j.dead_letter) is not null
       group by 1, 2
     ),

@@ -3,7 +3,7 @@ import type { TaskStatus } from '../events/event-types.ts'
 import type { AttemptRow, HistoryRow } from '../history/history.repository.ts'
 import { attemptsMade, maxAttempts } from '../outcome/attempts.ts'
 import type { ProgressRow } from '../progress/progress.repository.ts'
-import type { JobRow } from '../queue/job.repository.ts'
+import type { LiveJob } from '../queue/job-store.ts'
 import { fromBossPriority, type TaskPriority } from '../tasks/priority.ts'
 
 /**
@@ -104,41 +104,6 @@ function progressOf(p: ProgressRow | null | undefined): TaskInfo['progress'] {
 }
 
 /**
- * The status a live pg-boss job stands for. A claimed job is `running` once its handler started
- * (started_on is set); until then it waits in a worker's local buffer and is still `queued`.
- */
-export function liveStatus(job: JobRow): TaskStatus {
-  if (awaitsRecovery(job)) return 'queued'
-  switch (job.state) {
-    case 'created':
-      return job.deferred ? 'scheduled' : 'queued'
-    case 'retry':
-      return 'retrying'
-    case 'active':
-      return job.started_on ? 'running' : 'queued'
-    default:
-      return job.state
-  }
-}
-
-/**
- * A buffered claim of a worker that died: pg-boss failed it for its lapsed heartbeat (its own failure
- * carries `{ value }`) although its handler never started, and the next heartbeat of any live worker
- * puts it back unspent (queue/lease.repository.ts, recoverUnstartedClaims, same condition). Until
- * then it still is what it will be again, queued: read as `failed`, waitFor would end on a task that
- * then runs and completes. Once its free recoveries are spent, started_on is set and it fails as usual.
- */
-function awaitsRecovery(job: JobRow): boolean {
-  return (
-    (job.state === 'failed' || job.state === 'retry') &&
-    job.started_on === null &&
-    typeof job.output === 'object' &&
-    job.output !== null &&
-    'value' in job.output
-  )
-}
-
-/**
  * The error record as TaskInfo shows it. An error with an empty message (`throw new Error()`) is still
  * an error that happened: it is shown with its type, and an empty message.
  */
@@ -202,26 +167,26 @@ export function fromHistory(h: HistoryRow, progress: ProgressRow | null): TaskIn
   }
 }
 
-export function fromJob(job: JobRow, progress: ProgressRow | null, lastError?: unknown): TaskInfo {
-  const status = liveStatus(job)
-  const started = job.state === 'active' ? job.started_on : null
-  const readyAt = Math.max(new Date(job.start_after).getTime(), new Date(job.created_on).getTime())
+export function fromJob(job: LiveJob, progress: ProgressRow | null, lastError?: unknown): TaskInfo {
+  const status = job.status
+  const started = status === 'running' ? job.startedAt : null
+  const readyAt = Math.max(new Date(job.startAfter).getTime(), new Date(job.createdOn).getTime())
   const error = errorOf(lastError ?? job.output)
   return {
     taskId: job.id,
-    task: job.data?.task ?? 'unknown',
+    task: job.task ?? 'unknown',
     queue: job.queue,
     priority: fromBossPriority(job.priority),
     status,
-    args: job.data?.args ?? null,
+    args: job.args,
     progress: progressOf(progress),
     ...(error && status !== 'completed' ? { error } : {}),
-    attempts: attemptsMade(job.retry_count, job.started_on !== null),
-    maxAttempts: maxAttempts(job.retry_limit),
-    createdAt: iso(job.created_on)!,
-    startAfter: iso(job.start_after)!,
+    attempts: attemptsMade(job.retryCount, job.startedAt !== null),
+    maxAttempts: maxAttempts(job.retryLimit),
+    createdAt: iso(job.createdOn)!,
+    startAfter: iso(job.startAfter)!,
     startedAt: iso(started),
-    finishedAt: iso(job.completed_on),
+    finishedAt: iso(job.completedOn),
     waitMs: started ? Math.max(0, new Date(started).getTime() - new Date(readyAt).getTime()) : null,
     durationMs: null,
   }

@@ -11,7 +11,7 @@ import {
   recentMeanDurationMs,
 } from '../history/history.repository.ts'
 import { findProgress, findProgressMany } from '../progress/progress.repository.ts'
-import { findJob, type JobRow, listJobs, queuePosition } from '../queue/job.repository.ts'
+import type { JobStore } from '../queue/job-store.ts'
 import { liveSlotsForQueue } from '../workers/worker-process.repository.ts'
 import { fromAttempt, fromHistory, fromJob, type TaskAttempt, type TaskInfo } from './task-info.ts'
 
@@ -56,28 +56,25 @@ export interface TaskPage {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-// A claimed (`active`) job whose handler has not started waits in a worker's local buffer: queued.
-const LIVE_STATES: Record<string, { states: JobRow['state'][]; deferred?: boolean; started?: boolean }> = {
-  scheduled: { states: ['created'], deferred: true },
-  queued: { states: ['created', 'active'], deferred: false, started: false },
-  running: { states: ['active'], started: true },
-  retrying: { states: ['retry'] },
-}
+// The statuses a task has while the job store holds it (the others are history's).
+const LIVE_STATUSES = ['scheduled', 'queued', 'running', 'retrying'] as const
+type LiveListStatus = (typeof LIVE_STATUSES)[number]
+const isLiveStatus = (s: string): s is LiveListStatus => (LIVE_STATUSES as readonly string[]).includes(s)
 
 export function isTaskId(id: string): boolean {
   return UUID.test(id)
 }
 
-/** Reads tasks from live state (pg-boss) or history. */
+/** Reads tasks from live state (the job store) or history. */
 export class TaskReader {
   readonly #db: Kysely<Database>
-  readonly #bossSchema: string
+  readonly #store: JobStore
   readonly #queues: () => string[]
   readonly #liveWithinMs: number
 
-  constructor(db: Kysely<Database>, bossSchema: string, queues: () => string[], liveWithinMs: number) {
+  constructor(db: Kysely<Database>, store: JobStore, queues: () => string[], liveWithinMs: number) {
     this.#db = db
-    this.#bossSchema = bossSchema
+    this.#store = store
     this.#queues = queues
     this.#liveWithinMs = liveWithinMs
   }
@@ -87,16 +84,16 @@ export class TaskReader {
     const db = this.#db
     const [history, progress] = await Promise.all([findHistory(db, taskId), findProgress(db, taskId)])
     if (history) return fromHistory(history, progress)
-    const job = await findJob(db, this.#bossSchema, this.#queues(), taskId)
+    const job = await this.#store.find(db, this.#queues(), taskId)
     if (!job) return null
-    if (['completed', 'failed', 'cancelled'].includes(job.state)) {
+    if (job.ended) {
       // The task finished between the two reads: its history row committed with that state change.
       const settled = await findHistory(db, taskId)
       if (settled) return fromHistory(settled, await findProgress(db, taskId))
     }
-    const info = fromJob(job, progress, job.state === 'retry' ? await this.#lastError(taskId) : undefined)
+    const info = fromJob(job, progress, job.awaitingRetry ? await this.#lastError(taskId) : undefined)
     if (withPosition && info.status === 'queued') {
-      info.position = await queuePosition(db, this.#bossSchema, job)
+      info.position = await this.#store.position(db, job)
       const eta = await this.#eta(job.queue, info.position)
       if (eta) info.eta = eta
     }
@@ -131,7 +128,7 @@ export class TaskReader {
   }
 
   /**
-   * Lists tasks newest created first, live (pg-boss) and finished (history) alike, keyset-paginated
+   * Lists tasks newest created first, live (the job store) and finished (history) alike, keyset-paginated
    * on (creation time to the millisecond, taskId): a key no state change alters, read for both
    * sources from one snapshot. So walking every page lists each task that matches the filter for the
    * whole walk exactly once, however tasks change state meanwhile; a task that enters or leaves the
@@ -158,7 +155,7 @@ export class TaskReader {
     const queues = filter.queue ? [filter.queue] : this.#queues()
     const deadLettered = filter.deadLettered === true
     // Dead-lettered tasks are finished (failed): no live task matches.
-    const wantLive = !deadLettered && (!status || status in LIVE_STATES)
+    const wantLive = !deadLettered && (!status || isLiveStatus(status))
     const wantHistory = deadLettered
       ? !status || status === 'failed'
       : !status || ['completed', 'failed', 'cancelled'].includes(status)
@@ -169,16 +166,11 @@ export class TaskReader {
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
       .execute(async (trx) => {
-        const spec = status
-          ? LIVE_STATES[status]
-          : { states: ['created', 'retry', 'active'] as JobRow['state'][] }
         const jobs =
-          wantLive && spec
-            ? await listJobs(trx, this.#bossSchema, {
+          wantLive && (!status || isLiveStatus(status))
+            ? await this.#store.list(trx, {
                 queues,
-                states: spec.states,
-                ...(spec.deferred !== undefined ? { deferred: spec.deferred } : {}),
-                ...(spec.started !== undefined ? { started: spec.started } : {}),
+                ...(status ? { status } : {}),
                 ...(filter.task ? { task: filter.task } : {}),
                 limit: limit + 1,
                 ...(cursor ? { after: { createdAt: cursor.at, id: cursor.id } } : {}),
@@ -202,7 +194,7 @@ export class TaskReader {
         return { jobs, rows }
       })
     const merged = [
-      ...jobs.map((job) => ({ key: listKey(job.created_on, job.id), job, row: null })),
+      ...jobs.map((job) => ({ key: listKey(job.createdOn, job.id), job, row: null })),
       ...rows.map((row) => ({ key: listKey(row.created_at, row.task_id), job: null, row })),
     ].sort((a, b) => compareKeys(b.key, a.key))
     const page = merged.slice(0, limit)

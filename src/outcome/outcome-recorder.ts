@@ -8,7 +8,7 @@ import {
   insertAttempts,
   insertHistory,
 } from '../history/history.repository.ts'
-import type { JobRow } from '../queue/job.repository.ts'
+import type { LiveJob } from '../queue/job-store.ts'
 import { attemptsMade, maxAttempts } from './attempts.ts'
 
 /**
@@ -69,20 +69,20 @@ interface FailedAttempt extends OutcomeBase {
 }
 
 /**
- * The snapshot of a job read from pg-boss's table (cancel, the reconciler of lost workers).
- * @example snapshotOfJob(await findJob(db, bossSchema, queues, taskId))
+ * The snapshot of a job read from the job store (cancel, the reconciler of lost workers).
+ * @example snapshotOfJob(await store.find(db, queues, taskId))
  */
-export function snapshotOfJob(job: JobRow): TaskSnapshot {
+export function snapshotOfJob(job: LiveJob): TaskSnapshot {
   return {
     taskId: job.id,
-    task: job.data?.task ?? 'unknown',
+    task: job.task ?? 'unknown',
     queue: job.queue,
     priority: job.priority,
-    args: job.data?.args ?? null,
-    attempts: attemptsMade(job.retry_count, job.started_on !== null),
-    maxAttempts: maxAttempts(job.retry_limit),
-    createdAt: job.created_on,
-    startAfter: job.start_after,
+    args: job.args,
+    attempts: attemptsMade(job.retryCount, job.startedAt !== null),
+    maxAttempts: maxAttempts(job.retryLimit),
+    createdAt: job.createdOn,
+    startAfter: job.startAfter,
   }
 }
 

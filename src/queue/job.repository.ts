@@ -42,7 +42,11 @@ export async function findJob(db: Kysely<Database>, bossSchema: string, queues: 
  * created_on, id): the ready ones (a range count on pg-boss's fetch index job_i11) and those leased
  * into a worker's local buffer whose handlers have not started.
  */
-export async function queuePosition(db: Kysely<Database>, bossSchema: string, job: JobRow): Promise<number> {
+export async function queuePosition(
+  db: Kysely<Database>,
+  bossSchema: string,
+  job: { id: string; queue: string },
+): Promise<number> {
   // The task's own key is read from the row: created_on to the microsecond (a Date has milliseconds).
   const ahead = sql`(j.priority > me.priority or (j.priority = me.priority
     and (j.created_on, j.id) < (me.created_on, me.id)))`
@@ -101,43 +105,6 @@ export async function listJobs(
     order by ${LIST_KEY} desc, id desc
     limit ${f.limit}`.execute(db)
   return rows
-}
-
-export interface QueueCounts {
-  queue: string
-  priority: number
-  ready: number
-  deferred: number
-  active: number
-}
-
-/** Ready (due), deferred and active counts per queue and priority, over the partial fetch index. */
-export async function countLiveJobs(
-  db: Kysely<Database>,
-  bossSchema: string,
-  queues: string[],
-): Promise<QueueCounts[]> {
-  const { rows } = await sql<{
-    queue: string
-    priority: number
-    ready: string
-    deferred: string
-    active: string
-  }>`
-    select name as queue, priority,
-      count(*) filter (where state < 'active' and start_after <= now()) as ready,
-      count(*) filter (where state < 'active' and start_after > now()) as deferred,
-      count(*) filter (where state = 'active') as active
-    from ${jobTable(bossSchema)}
-    where name = any(${queues}::text[]) and state <= 'active'
-    group by name, priority`.execute(db)
-  return rows.map((r) => ({
-    queue: r.queue,
-    priority: r.priority,
-    ready: Number(r.ready),
-    deferred: Number(r.deferred),
-    active: Number(r.active),
-  }))
 }
 
 /** Marks the given jobs' retry budget spent, so the next fail() is terminal (NonRetryableError). */

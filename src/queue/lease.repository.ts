@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import type { BossJobData } from '../enqueue/enqueue-request.ts'
 import type { PgBoss } from './boss.ts'
+import type { BossJobData } from './boss-job.ts'
 
 /**
  * tasklane's own lease, start mark and recovery statements on pg-boss's job table.

@@ -108,22 +108,3 @@ export async function advanceSchedule(
     .where('key', '=', s.key)
     .execute()
 }
-
-/** Schedules made by earlier releases with pg-boss's cron, to be moved into tasklane.schedule. */
-export async function listBossSchedules(db: Kysely<any>, bossSchema: string) {
-  const { rows } = await sql<{
-    name: string
-    key: string
-    cron: string
-    timezone: string | null
-    data: unknown
-  }>`
-    select name, key, cron, timezone, data from ${sql.table(`${bossSchema}.schedule`)}`.execute(db)
-  return rows
-}
-
-export async function deleteBossSchedule(db: Kysely<any>, bossSchema: string, name: string, key: string) {
-  await sql`delete from ${sql.table(`${bossSchema}.schedule`)} where name = ${name} and key = ${key}`.execute(
-    db,
-  )
-}

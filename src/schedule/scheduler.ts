@@ -3,24 +3,15 @@ import type { Database } from '../db/database.ts'
 import { buildRequest, type EnqueueRequest } from '../enqueue/enqueue-request.ts'
 import { writeRequests } from '../enqueue/enqueue-writer.ts'
 import type { Logger } from '../logger.ts'
-import type { PgBoss } from '../queue/boss.ts'
+import type { JobStore } from '../queue/job-store.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
 import { nextRuns, parseCron } from './cron-slots.ts'
-import {
-  advanceSchedule,
-  claimDueSchedules,
-  databaseNow,
-  deleteBossSchedule,
-  listBossSchedules,
-  upsertSchedule,
-} from './schedule.repository.ts'
+import { advanceSchedule, claimDueSchedules, databaseNow, upsertSchedule } from './schedule.repository.ts'
 
 export interface SchedulerDeps {
   db: Kysely<Database>
-  boss: PgBoss
-  bossSchema: string
+  store: JobStore
   registry: TaskRegistry
-  heartbeatSeconds: number
   log: Logger
   /** The clock slots are judged by (tests inject one); default: the database's clock. */
   clock?: () => Date
@@ -125,7 +116,7 @@ export class Scheduler {
           nextRunAt: next,
         })
       }
-      await writeRequests(trx, { boss: this.#d.boss, heartbeatSeconds: this.#d.heartbeatSeconds }, requests)
+      await writeRequests(trx, { store: this.#d.store }, requests)
       return fired
     })
   }
@@ -135,10 +126,10 @@ export class Scheduler {
    * into tasklane's table, for the tasks registered here. Unusable rows are left where they are.
    */
   async adoptBossSchedules(): Promise<number> {
-    const { db, bossSchema, registry, log } = this.#d
+    const { db, store, registry, log } = this.#d
     let moved = 0
     await db.transaction().execute(async (trx) => {
-      const rows = await listBossSchedules(trx, bossSchema)
+      const rows = await store.legacySchedules(trx)
       const now = this.#d.clock?.() ?? (await databaseNow(trx))
       for (const row of rows) {
         const data = row.data as { task?: string; args?: unknown } | null
@@ -154,7 +145,7 @@ export class Scheduler {
             args: data.args ?? null,
             nextRunAt,
           })
-          await deleteBossSchedule(trx, bossSchema, row.name, row.key)
+          await store.dropLegacySchedule(trx, row)
           moved++
         } catch (err) {
           log.warn({ key: row.key, err: (err as Error).message }, 'pg-boss schedule left in place')

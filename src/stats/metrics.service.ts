@@ -1,4 +1,4 @@
-import { liveCounts, liveWorkers, runTimeHistogram, windowFigures } from './stats.repository.ts'
+import { liveWorkers, runTimeHistogram, windowFigures } from './stats.repository.ts'
 import { assembleTaskStats, type StatsDeps, type TaskStats } from './stats.service.ts'
 
 /** Upper bounds of the run-time histogram, in seconds (Prometheus' defaults, stretched to 5 minutes). */
@@ -22,9 +22,9 @@ export interface MetricsSnapshot {
  */
 export async function computeMetrics(d: StatsDeps): Promise<MetricsSnapshot> {
   const [counts, workers, win, hist] = await Promise.all([
-    liveCounts(d.db, d.bossSchema, d.queues),
+    d.jobs.countByPriority(d.db, d.queues),
     liveWorkers(d.db, d.heartbeatTimeoutMs, d.windowMs),
-    windowFigures(d.db, d.bossSchema, d.queues, d.windowMs),
+    windowFigures(d.db, d.jobs, d.queues, d.windowMs),
     runTimeHistogram(
       d.db,
       d.windowMs,

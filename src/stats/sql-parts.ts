@@ -42,7 +42,3 @@ export function finalFailureOf(windowStart: RawBuilder<unknown>) {
 
 // Buckets start at multiples of their width from the Unix epoch: hourly buckets start on the hour (UTC).
 export const EPOCH = sql`timestamptz 'epoch'`
-
-export function jobTable(bossSchema: string) {
-  return sql.table(`${bossSchema}.job`)
-}

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
-import { finalFailureOf, jobTable, since, table } from './sql-parts.ts'
+import type { JobReads } from '../queue/job-store.ts'
+import { finalFailureOf, since, table } from './sql-parts.ts'
 
 /**
  * All SQL behind TaskStats, /metrics and analytics. Every query over history starts from
@@ -31,15 +32,15 @@ export interface WindowFigures {
  * statement (one snapshot, one round trip). Run times are those of the final attempt of tasks that
  * completed or failed. Busy time clips every attempt to the window: finished tasks (the final failure
  * is counted from task_attempt, so failed history rows are skipped), failed attempts, and attempts
- * still running in pg-boss.
+ * still running (the job store's).
  */
 export async function windowFigures(
   db: Kysely<Database>,
-  bossSchema: string,
+  jobs: JobReads,
   queues: string[],
   windowMs: number,
 ): Promise<WindowFigures> {
-  const { rows } = await windowFiguresQuery(db, bossSchema, queues, windowMs).execute(db)
+  const { rows } = await windowFiguresQuery(db, jobs, queues, windowMs).execute(db)
   const row = rows[0]!
   return {
     completed: Number(row.completed),
@@ -55,12 +56,7 @@ export async function windowFigures(
 }
 
 /** The statement behind windowFigures (exported so tests can EXPLAIN it). */
-export function windowFiguresQuery(
-  db: Kysely<Database>,
-  bossSchema: string,
-  queues: string[],
-  windowMs: number,
-) {
+export function windowFiguresQuery(db: Kysely<Database>, jobs: JobReads, queues: string[], windowMs: number) {
   const from = since(windowMs)
   return sql<Record<keyof WindowFigures, string | number | null>>`
     with h as (
@@ -86,11 +82,7 @@ export function windowFiguresQuery(
         on ${finalFailureOf(from)}
       where a.finished_at >= ${from}
     ),
-    r as (
-      select coalesce(sum(extract(epoch from now() - greatest(started_on, ${from}))), 0) as busy_s
-      from ${jobTable(bossSchema)}
-      where name = any(${queues}::text[]) and state = 'active' and started_on is not null
-    )
+    r as (${jobs.runningBusySeconds(queues, from)})
     select h.completed, h.failed, h.cancelled,
       coalesce(h.avg_run, 0) as "avgRunMs",
       coalesce(h.run_pct[1], 0) as "p95RunMs",
@@ -172,46 +164,4 @@ export async function liveWorkers(
     oldestStartedAt: (row.oldestStartedAt as Date | null) ?? null,
     oldestAgeMs: row.oldestAgeMs === null ? null : Number(row.oldestAgeMs),
   }
-}
-
-export interface PriorityCounts {
-  /**
-   * Ready tasks by pg-boss priority value: waiting to be leased, or leased into a worker's local
-   * buffer with their handlers not started yet (both read `queued`).
-   */
-  ready: Map<number, number>
-  /** Tasks whose start_after is in the future: delayed, scheduled, or waiting out a retry backoff. */
-  deferred: number
-  /** Tasks whose handlers are running (`running`). */
-  active: number
-}
-
-/**
- * Live task counts over the known queues, grouped by priority. Reads pg-boss's job_i14 partial index
- * (name, state, blocked, start_after WHERE live), so the cost follows the live backlog, not history.
- * A claimed job counts as running only once its handler started (started_on set).
- */
-export async function liveCounts(
-  db: Kysely<Database>,
-  bossSchema: string,
-  queues: string[],
-): Promise<PriorityCounts> {
-  const { rows } = await sql<{ priority: number; ready: string; deferred: string; active: string }>`
-    select priority,
-      count(*) filter (where (state < 'active' and start_after <= now())
-        or (state = 'active' and started_on is null)) as ready,
-      count(*) filter (where state < 'active' and start_after > now()) as deferred,
-      count(*) filter (where state = 'active' and started_on is not null) as active
-    from ${jobTable(bossSchema)}
-    where name = any(${queues}::text[]) and state <= 'active'
-    group by priority`.execute(db)
-  const ready = new Map<number, number>()
-  let deferred = 0
-  let active = 0
-  for (const r of rows) {
-    ready.set(r.priority, Number(r.ready))
-    deferred += Number(r.deferred)
-    active += Number(r.active)
-  }
-  return { ready, deferred, active }
 }

@@ -1,13 +1,7 @@
+import type { PriorityCounts } from '../queue/job-store.ts'
 import { PRIORITIES, type TaskPriority, toBossPriority } from '../tasks/priority.ts'
 import { ratio, round } from './numbers.ts'
-import {
-  type LiveWorkers,
-  liveCounts,
-  liveWorkers,
-  type PriorityCounts,
-  type WindowFigures,
-  windowFigures,
-} from './stats.repository.ts'
+import { type LiveWorkers, liveWorkers, type WindowFigures, windowFigures } from './stats.repository.ts'
 import type { StatsDeps } from './stats-deps.ts'
 
 /**
@@ -87,15 +81,15 @@ function processCpuPercent(): number {
 }
 
 /**
- * Computes TaskStats: live counts from pg-boss, worker figures from the registry of live processes,
+ * Computes TaskStats: live counts from the job store, worker figures from the registry of live processes,
  * rates and percentiles from history over the sliding window. Three queries, run in parallel.
- * @example const stats = await computeTaskStats({ db, bossSchema: 'pgboss', queues: ['default'], windowMs: 300_000, heartbeatTimeoutMs: 30_000, startedAt })
+ * @example const stats = await computeTaskStats({ db, jobs: store.reads, queues: ['default'], windowMs: 300_000, heartbeatTimeoutMs: 30_000, startedAt })
  */
 export async function computeTaskStats(d: StatsDeps): Promise<TaskStats> {
   const [counts, workers, win] = await Promise.all([
-    liveCounts(d.db, d.bossSchema, d.queues),
+    d.jobs.countByPriority(d.db, d.queues),
     liveWorkers(d.db, d.heartbeatTimeoutMs, d.windowMs),
-    windowFigures(d.db, d.bossSchema, d.queues, d.windowMs),
+    windowFigures(d.db, d.jobs, d.queues, d.windowMs),
   ])
   return assembleTaskStats(d, counts, workers, win)
 }
@@ -146,7 +140,7 @@ export function assembleTaskStats(
   }
 }
 
-/** The priority level a stored pg-boss value belongs to (the nearest level at or below it). */
+/** The priority level a stored priority rank belongs to (the nearest level at or below it). */
 function levelOf(value: number): TaskPriority {
   return PRIORITIES.find((p) => value >= toBossPriority(p)) ?? 'LOW'
 }

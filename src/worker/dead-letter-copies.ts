@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import { markDeadLettered } from '../history/history.repository.ts'
-import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
+import type { JobStore } from '../queue/job-store.ts'
 
 /** A job pg-boss copied into a dead-letter queue: the copy's fence and the task it came from. */
 export interface DeadLetterCopy {
@@ -19,23 +19,21 @@ export interface DeadLetterCopy {
  */
 export async function absorbDeadLetterCopies(
   db: Kysely<Database>,
-  boss: PgBoss,
+  store: JobStore,
   queue: string,
   copies: DeadLetterCopy[],
 ): Promise<number> {
   if (copies.length === 0) return 0
   return db.transaction().execute(async (trx) => {
-    const response = commandResult(
-      await boss.deleteJob(
-        queue,
-        copies.map((c) => ({ id: c.id, retryCount: c.retryCount })),
-        { db: fromKysely(trx) },
-      ),
+    const dropped = await store.dropCopies(
+      trx,
+      queue,
+      copies.map((c) => ({ id: c.id, retryCount: c.retryCount })),
     )
     await markDeadLettered(
       trx,
       copies.map((c) => ({ taskId: c.sourceId, deadLetter: queue })),
     )
-    return response.affected
+    return dropped
   })
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { Logger } from '../logger.ts'
-import { commandResult, type PgBoss } from '../queue/boss.ts'
+import type { JobStore } from '../queue/job-store.ts'
 import { beat, removeSilentWorkers, removeWorker } from '../workers/worker-process.repository.ts'
 import { fence } from './leased-job.ts'
 import type { QueueRunner } from './queue-runner.ts'
@@ -11,7 +11,7 @@ const TICK_MS = 1_000
 
 export interface HeartbeatDeps {
   db: Kysely<Database>
-  boss: PgBoss
+  store: JobStore
   workerId: string
   runners: () => QueueRunner[]
   heartbeatTimeoutMs: number
@@ -22,11 +22,11 @@ export interface HeartbeatDeps {
 
 /**
  * Keeps this process's claims and registry row alive. Every beat touches the heartbeat of each job
- * this process holds (pg-boss fails and re-queues a job whose heartbeat lapses: that is how a killed
+ * this process holds (the store fails and re-queues a job whose heartbeat lapses: that is how a killed
  * worker's tasks come back), refreshes the worker_process row with busy slots, RSS and CPU, and drops
  * rows of processes that went silent. A held job the touch no longer finds was cancelled or reclaimed
  * elsewhere: its attempt is aborted here. Each beat also puts back the claims of dead processes whose
- * handlers never started (recoverUnstartedClaims), so those come back queued with no attempt spent.
+ * handlers never started (JobStore.recoverUnstarted), so those come back queued with no attempt spent.
  */
 export class Heartbeat {
   readonly #d: HeartbeatDeps
@@ -63,7 +63,7 @@ export class Heartbeat {
     let shortest = this.#d.heartbeatTimeoutMs
     for (const runner of this.#d.runners()) {
       for (const job of runner.claims()) {
-        if (job.heartbeatSeconds) shortest = Math.min(shortest, job.heartbeatSeconds * 1000)
+        if (job.heartbeatMs) shortest = Math.min(shortest, job.heartbeatMs)
       }
     }
     return Math.max(TICK_MS, Math.floor(shortest / 3))
@@ -78,14 +78,13 @@ export class Heartbeat {
 
   async runOnce(): Promise<void> {
     this.#lastBeatAt = performance.now()
-    const { db, boss, workerId, runners } = this.#d
+    const { db, store, workerId, runners } = this.#d
     for (const runner of runners()) {
       const claims = runner.claims()
       if (claims.length === 0) continue
       const sentMono = performance.now()
-      const response = commandResult(await boss.touch(runner.queue, claims.map(fence)))
-      if (!response.settled) continue
-      const touched = new Set(response.settled)
+      const touched = await store.touch(runner.queue, claims.map(fence))
+      if (!touched) continue
       for (const job of claims) {
         if (!touched.has(job.id)) runner.abort(job.id, 'lost')
       }

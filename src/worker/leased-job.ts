@@ -1,44 +1,18 @@
 import { attemptsMade, maxAttempts } from '../outcome/attempts.ts'
 import type { TaskSnapshot } from '../outcome/outcome-recorder.ts'
-import type { RetryPolicy } from '../tasks/define-task.ts'
-import type { TraceCarrier } from '../telemetry/trace-context.ts'
+import type { Claim, ClaimFence } from '../queue/job-store.ts'
 
-/** A job this process holds a claim on: a leased pg-boss row, in tasklane's terms. */
-export interface LeasedJob {
-  id: string
+/**
+ * A job this process holds a claim on: the store's Claim (queue/job-store.ts) with its queue and the
+ * monotonic anchor of its lease. `started` becomes true once the database records that this
+ * attempt's handler started: by the lease for a job that went straight to a slot, by a start mark for
+ * one that waited in the buffer (start-marks.ts). Until then the task reads `queued`, and a claim
+ * lost with its process comes back without spending an attempt.
+ */
+export interface LeasedJob extends Omit<Claim, 'copyOf'> {
   queue: string
-  task: string
-  args: unknown
-  priority: number
-  /** pg-boss's retry_count at claim time: it names this attempt and fences every settle of it. */
-  retryCount: number
-  retryLimit: number
-  createdOn: Date
-  /** created_on in microseconds: orders the local buffer exactly as the lease orders the table. */
-  createdUs: number
-  startAfter: Date
-  /** When the job was claimed, on the database's clock. */
-  leasedAt: Date
-  /**
-   * The database records that this attempt's handler started (pg-boss's started_on is set): by the
-   * lease for a job that went straight to a slot, by a start mark for one that waited in the buffer
-   * (start-marks.ts). Until then the task reads `queued`, and a claim lost with its process comes
-   * back without spending an attempt.
-   */
-  started: boolean
   /** performance.now() when the claim came back: the monotonic anchor of leasedAt. */
   leasedMono: number
-  /** The retry policy in milliseconds (pg-boss keeps only whole seconds). */
-  retry: Pick<RetryPolicy, 'delayMs' | 'backoff' | 'maxDelayMs'>
-  /**
-   * The heartbeat timeout stamped on the job by whoever enqueued it: pg-boss re-queues the job when
-   * this worker does not touch it within that time, whatever this worker's own setting is.
-   */
-  heartbeatSeconds: number | null
-  /** pg-boss's own dead_letter on the row (jobs from earlier versions); tasklane clears it at settle. */
-  bossDeadLetter?: string | null
-  /** The context of the span that enqueued it (absent when it was enqueued without tracing). */
-  traceContext?: TraceCarrier | undefined
 }
 
 /** The attempt this claim runs, counting from 1 (a claim always starts one: outcome/attempts.ts). */
@@ -61,7 +35,7 @@ export function snapshotOfLease(job: LeasedJob): TaskSnapshot {
   }
 }
 
-export function fence(job: LeasedJob): { id: string; retryCount: number } {
+export function fence(job: LeasedJob): ClaimFence {
   return { id: job.id, retryCount: job.retryCount }
 }
 

@@ -13,11 +13,11 @@ import { foldNextDay, pruneRollups } from '../history/rollup.repository.ts'
 import { pruneKeys } from '../idempotency/idempotency.repository.ts'
 import type { Logger } from '../logger.ts'
 import { recordOutcomes, snapshotOfJob, type TaskOutcome } from '../outcome/outcome-recorder.ts'
-import { terminalJobsWithoutHistory } from '../queue/job.repository.ts'
+import type { JobStore } from '../queue/job-store.ts'
 
 export interface MaintenanceDeps {
   db: Kysely<Database>
-  bossSchema: string
+  store: JobStore
   queues: () => string[]
   config: Pick<Config, 'schema' | 'retentionCompletedMs' | 'retentionFailedMs' | 'retentionRollupMs'>
   log: Logger
@@ -90,9 +90,9 @@ export class Maintenance {
 
   /** Records terminal failures pg-boss made on its own. Returns how many were recorded. */
   async reconcileOnce(): Promise<number> {
-    const { db, bossSchema, config } = this.#d
+    const { db, store } = this.#d
     return db.transaction().execute(async (trx) => {
-      const jobs = await terminalJobsWithoutHistory(trx, bossSchema, config.schema, this.#d.queues(), 500)
+      const jobs = await store.endedWithoutHistory(trx, this.#d.queues(), 500)
       if (jobs.length === 0) return 0
       const at = await databaseNow(trx)
       const outcomes = jobs.map(
@@ -101,9 +101,9 @@ export class Maintenance {
           status: 'failed',
           attempt: 'lost',
           error: lostError(j.output),
-          startedAt: j.started_on,
-          finishedAt: j.completed_on ?? at,
-          deadLetter: this.#d.deadLetterOf?.(j.data?.task ?? '') ?? null,
+          startedAt: j.startedAt,
+          finishedAt: j.completedOn ?? at,
+          deadLetter: this.#d.deadLetterOf?.(j.task ?? '') ?? null,
         }),
       )
       await recordOutcomes(trx, outcomes)
@@ -125,9 +125,9 @@ export class Maintenance {
 
   /** Folds every UTC day that is due into task_rollup, one transaction per day. Returns how many. */
   async foldOnce(): Promise<number> {
-    const { db, bossSchema } = this.#d
+    const { db, store } = this.#d
     let days = 0
-    while (await foldNextDay(db, bossSchema, this.#d.foldGraceMs ?? FOLD_GRACE_MS)) days++
+    while (await foldNextDay(db, store.reads, this.#d.foldGraceMs ?? FOLD_GRACE_MS)) days++
     if (days > 0) this.#d.log.debug({ days }, 'folded history into the daily rollup')
     return days
   }

@@ -5,9 +5,7 @@ import { NonRetryableError, TaskTimeoutError } from '../errors.ts'
 import type { EventPublisher } from '../events/event-publisher.ts'
 import type { Logger } from '../logger.ts'
 import { ProgressReporter } from '../progress/progress-reporter.ts'
-import type { PgBoss } from '../queue/boss.ts'
-import { handBack } from '../queue/job.repository.ts'
-import { recoverUnstartedClaims } from '../queue/lease.repository.ts'
+import type { JobStore } from '../queue/job-store.ts'
 import type { TaskDefinition } from '../tasks/define-task.ts'
 import type { TaskRegistry } from '../tasks/registry.ts'
 import type { AttemptTelemetry } from '../telemetry/attempt-telemetry.ts'
@@ -32,9 +30,8 @@ export interface QueueRunnerDeps {
    * the adaptive default (prefetch-window.ts). Buffered jobs read `queued` until their handlers start.
    */
   prefetch: Prefetch
-  boss: PgBoss
+  store: JobStore
   db: Kysely<Database>
-  bossSchema: string
   registry: TaskRegistry
   settler: Settler
   publisher: EventPublisher
@@ -94,10 +91,8 @@ export class QueueRunner {
     this.#window = new PrefetchWindow(deps.prefetch, deps.concurrency)
     this.#lease = new JobLease(deps)
     this.#marks = new StartMarks({
-      db: deps.db,
-      bossSchema: deps.bossSchema,
+      store: deps.store,
       queue: deps.queue,
-      table: () => this.#lease.table,
       log: deps.log,
     })
   }
@@ -142,10 +137,10 @@ export class QueueRunner {
 
   /**
    * Puts back this queue's claims that died with their process before their handlers started (any
-   * process's: see recoverUnstartedClaims). The heartbeat calls it on every beat.
+   * process's: see JobStore.recoverUnstarted). The heartbeat calls it on every beat.
    */
   async recoverUnstarted(): Promise<void> {
-    const recovered = await recoverUnstartedClaims(this.#d.db, this.#d.bossSchema, [this.queue])
+    const recovered = await this.#d.store.recoverUnstarted([this.queue])
     if (recovered.requeued + recovered.charged > 0) {
       this.#d.log.info(
         { queue: this.queue, ...recovered },
@@ -301,9 +296,9 @@ export class QueueRunner {
   }
 
   #mayHaveLapsed(job: LeasedJob): boolean {
-    if (!job.heartbeatSeconds) return false
+    if (!job.heartbeatMs) return false
     const confirmed = Math.max(job.leasedMono, this.#confirmedMono)
-    return performance.now() - confirmed > (job.heartbeatSeconds * 2000) / 3
+    return performance.now() - confirmed > (job.heartbeatMs * 2) / 3
   }
 
   #runAttempt(job: LeasedJob): Promise<void> {
@@ -498,7 +493,7 @@ export class QueueRunner {
   async #handBack(jobs: LeasedJob[]): Promise<void> {
     if (jobs.length === 0) return
     try {
-      await handBack(this.#d.db, this.#d.bossSchema, this.queue, jobs.map(fence))
+      await this.#d.store.handBack(this.queue, jobs.map(fence))
     } catch (err) {
       // Not fatal: the claims lapse with the heartbeat and the tasks run again (spending an attempt).
       this.#d.log.warn({ err: (err as Error).message, count: jobs.length }, 'hand-back failed')

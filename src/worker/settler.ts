@@ -4,8 +4,7 @@ import type { Database } from '../db/database.ts'
 import { isDatabaseUnavailable } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { recordOutcomes, type TaskOutcome } from '../outcome/outcome-recorder.ts'
-import { commandResult, fromKysely, type PgBoss } from '../queue/boss.ts'
-import { clearDeadLetter, exhaustRetries, jobStates, setRetryStart } from '../queue/job.repository.ts'
+import type { JobStore } from '../queue/job-store.ts'
 import { describeError, type ErrorInfo } from './error-info.ts'
 import { attemptNumber, fence, type LeasedJob, snapshotOfLease } from './leased-job.ts'
 import { clip, isRefused, OutcomeNotStoredError } from './outcome-limits.ts'
@@ -47,8 +46,7 @@ export interface Failure {
 
 export interface SettlerDeps {
   db: Kysely<Database>
-  boss: PgBoss
-  bossSchema: string
+  store: JobStore
   workerId: string
   log: Logger
   /** Most completions written in one transaction. */
@@ -57,7 +55,7 @@ export interface SettlerDeps {
 
 /**
  * Records outcomes. Completions are group-committed (batcher.ts): everything that finished while the
- * previous transaction was in flight goes into the next one (pg-boss complete + history rows +
+ * previous transaction was in flight goes into the next one (the store's complete + history rows +
  * events), so a busy worker spends one transaction per batch rather than one per task, and an idle
  * one adds no delay.
  */
@@ -154,22 +152,20 @@ export class Settler {
    * meanwhile, or a second completion of the same job in this batch).
    */
   async #writeCompletions(items: Completion[]): Promise<Set<Completion>> {
-    const { db, boss, workerId } = this.#deps
+    const { db, store, workerId } = this.#deps
     const byQueue = Map.groupBy(items, (i) => i.job.queue)
     const completed = new Set<Completion>()
     await db.transaction().execute(async (trx) => {
       const outcomes: TaskOutcome[] = []
       for (const [queue, group] of byQueue) {
         // Fenced to the attempt we claimed: a job cancelled or re-leased meanwhile is not settled here.
-        const response = commandResult(
-          await boss.complete(
+        const settled = new Set(
+          await store.complete(
+            trx,
             queue,
             group.map((i) => fence(i.job)),
-            null,
-            { db: fromKysely(trx) },
           ),
         )
-        const settled = new Set(response.settled ?? [])
         for (const i of group) {
           // Once per job: the same job can be in one batch twice (its lapsed claim was put back during
           // an outage and leased again by this process); only one completion is the job's, the other is lost.
@@ -194,9 +190,9 @@ export class Settler {
   }
 
   /**
-   * Records a failed attempt: pg-boss applies the retry policy; a final failure also gets its history
-   * row, in the same transaction, marked with the task's dead-letter queue if it names one (pg-boss is
-   * not told: its copy into that queue would run the task again there).
+   * Records a failed attempt: the store applies the retry policy (the delay in milliseconds, from
+   * retry-delay.ts); a final failure also gets its history row, in the same transaction, marked with
+   * the task's dead-letter queue if it names one (the store is not told: parked, never run there).
    * @returns the task's status afterwards, or 'lost' when the claim had already lapsed.
    */
   async fail(f: Failure): Promise<'retrying' | 'failed' | 'lost'> {
@@ -217,21 +213,18 @@ export class Settler {
   }
 
   async #failOnce(f: Failure): Promise<'retrying' | 'failed' | 'lost'> {
-    const { db, boss, bossSchema, workerId } = this.#deps
+    const { db, store, workerId } = this.#deps
     const { job } = f
     return db.transaction().execute(async (trx) => {
-      if (!f.error.retryable) await exhaustRetries(trx, bossSchema, job.queue, job.id)
-      if (job.bossDeadLetter) await clearDeadLetter(trx, bossSchema, job.queue, job.id)
-      const response = commandResult(
-        await boss.fail(job.queue, [fence(job)], { error: f.error }, { db: fromKysely(trx) }),
-      )
-      if (response.affected === 0) return 'lost' as const
-      const [state] = await jobStates(trx, bossSchema, job.queue, [job.id])
-      const final = state?.state === 'failed'
-      if (state?.state === 'retry') {
-        const delayMs = retryDelayMs(job.retry, attemptNumber(job))
-        await setRetryStart(trx, bossSchema, job.queue, job.id, delayMs)
-      }
+      const status = await store.fail(trx, job.queue, {
+        ...fence(job),
+        error: f.error,
+        retryable: f.error.retryable,
+        retryDelayMs: retryDelayMs(job.retry, attemptNumber(job)),
+        clearDeadLetter: !!job.legacyDeadLetter,
+      })
+      if (status === 'lost') return status
+      const final = status === 'failed'
       const common = {
         snapshot: snapshotOfLease(job),
         attempt: f.outcome,
@@ -242,7 +235,7 @@ export class Settler {
       }
       await recordOutcomes(trx, [
         final
-          ? { ...common, status: 'failed', deadLetter: f.deadLetter ?? job.bossDeadLetter ?? null }
+          ? { ...common, status: 'failed', deadLetter: f.deadLetter ?? job.legacyDeadLetter ?? null }
           : { ...common, status: 'retrying' },
       ])
       return final ? 'failed' : 'retrying'

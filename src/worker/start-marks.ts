@@ -1,7 +1,5 @@
-import type { Kysely } from 'kysely'
-import type { Database } from '../db/database.ts'
 import type { Logger } from '../logger.ts'
-import { markStarted } from '../queue/lease.repository.ts'
+import type { JobStore } from '../queue/job-store.ts'
 import type { LeasedJob } from './leased-job.ts'
 
 /**
@@ -13,11 +11,8 @@ import type { LeasedJob } from './leased-job.ts'
 export const START_MARK_DELAY_MS = 10
 
 export interface StartMarksDeps {
-  db: Kysely<Database>
-  bossSchema: string
+  store: JobStore
   queue: string
-  /** The queue's physical table (lease.repository.ts findQueueTable). */
-  table: () => string
   log: Logger
   delayMs?: number
 }
@@ -42,8 +37,8 @@ interface Pending {
  * Writes "this handler started" for jobs that waited in the local buffer, in batches: one statement
  * for every start of the last {@link START_MARK_DELAY_MS} whose attempt is still running, one batch
  * in flight at a time. An attempt that ends first is forgotten (its settle is the record), except a
- * failure, which waits for its mark (ensure) so that the attempt counts: pg-boss spends an attempt
- * on the next claim only when the start is recorded.
+ * failure, which waits for its mark (ensure) so that the attempt counts: the store spends an
+ * attempt on the next claim only when the start is recorded.
  */
 export class StartMarks {
   readonly #d: StartMarksDeps
@@ -126,10 +121,7 @@ export class StartMarks {
     for (const p of batch) p.sent = true
     let recorded: Set<string>
     try {
-      recorded = await markStarted(
-        this.#d.db,
-        this.#d.bossSchema,
-        this.#d.table(),
+      recorded = await this.#d.store.markStarted(
         this.#d.queue,
         batch.map((p) => ({ id: p.job.id, retryCount: p.job.retryCount, startedAt: p.startedAt })),
       )

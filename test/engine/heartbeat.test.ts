@@ -4,12 +4,14 @@ import { loadConfig } from '../../src/config.ts'
 import { createDb, type Db } from '../../src/db/create-db.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createBoss, type PgBoss } from '../../src/queue/boss.ts'
+import type { BossJobStore } from '../../src/queue/boss-job-store.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { Heartbeat } from '../../src/worker/heartbeat.ts'
 import type { LeasedJob } from '../../src/worker/leased-job.ts'
 import type { QueueRunner } from '../../src/worker/queue-runner.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { jobStoreFor } from '../support/job-store.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
 const beatMe = defineTask({ name: 'beat-me', queue: 'hb', run: () => null })
@@ -41,6 +43,7 @@ describe('Heartbeat.runOnce', () => {
   let kdb: Db
   let producer: Tasklane
   let boss: PgBoss
+  let store: BossJobStore
 
   beforeAll(async () => {
     db = await createTestDatabase()
@@ -50,6 +53,7 @@ describe('Heartbeat.runOnce', () => {
     kdb = createDb({ connectionString: db.url, schema: config.schema, max: 2 })
     boss = createBoss({ connectionString: db.url, config, supervise: false, log: createLogger('silent') })
     await boss.start()
+    store = jobStoreFor(kdb.kysely, config, { boss })
   })
   afterAll(async () => {
     await boss?.stop({ graceful: false, close: true })
@@ -61,7 +65,7 @@ describe('Heartbeat.runOnce', () => {
   function heartbeat(runner: QueueRunner, workerId = 'hb-worker') {
     return new Heartbeat({
       db: kdb.kysely,
-      boss,
+      store,
       workerId,
       runners: () => [runner],
       heartbeatTimeoutMs: 60_000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { liveStatus } from '../../src/inspect/task-info.ts'
 import type { JobRow } from '../../src/queue/job.repository.ts'
+import { liveStatusOf as liveStatus } from '../../src/queue/live-job.ts'
 
 // The status a live pg-boss job reads as. A buffered claim of a killed worker is failed by pg-boss's
 // monitor before a live worker's heartbeat puts it back unspent: in between it must read `queued`, or

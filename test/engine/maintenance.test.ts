@@ -10,6 +10,7 @@ import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { Maintenance } from '../../src/worker/maintenance.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { jobStoreFor } from '../support/job-store.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
 const ID = '00000000-0000-4000-8000-00000000'
@@ -21,7 +22,7 @@ function maintenanceFor(kdb: Db, env: Record<string, string> = {}) {
   const config: Config = loadConfig({ DATABASE_URL: 'postgres://unused', ...env })
   return new Maintenance({
     db: kdb.kysely,
-    bossSchema: config.bossSchema,
+    store: jobStoreFor(kdb.kysely, config),
     queues: () => ['default'],
     config,
     log: createLogger('silent'),

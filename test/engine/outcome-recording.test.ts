@@ -14,6 +14,7 @@ import { defineTask } from '../../src/tasks/define-task.ts'
 import { TaskPriority } from '../../src/tasks/priority.ts'
 import { Maintenance } from '../../src/worker/maintenance.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { jobStoreFor } from '../support/job-store.ts'
 import { startTasklane } from '../support/tasklane.ts'
 
 // Issue 19, kind 5: a failure recorded as something else, or not at all.
@@ -211,7 +212,7 @@ describe('one recorder for every outcome', () => {
     await boss.start()
     maintenance = new Maintenance({
       db: kdb.kysely,
-      bossSchema: c.bossSchema,
+      store: jobStoreFor(kdb.kysely, c, { boss }),
       queues: () => ['rec-parked'],
       config: c,
       log,

@@ -31,9 +31,8 @@ describe('settling one job twice in one batch', () => {
     const engine = engineOf(tasks)
     const lease = new JobLease({
       queue: 'default',
-      boss: engine.boss,
+      store: engine.store,
       db: engine.db,
-      bossSchema: tasks.config.bossSchema,
       log: createLogger('silent'),
     })
     const [job] = await lease.lease(1, 1)

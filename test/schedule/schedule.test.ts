@@ -57,7 +57,7 @@ describe('tasks.schedule', () => {
   it("moves schedules made by earlier releases with pg-boss's cron into tasklane's scheduler", async () => {
     const t = await startTasklane(db.url, [tick], { workers: 0, supervise: false })
     try {
-      await engineOf(t).boss.schedule(
+      await engineOf(t).store.boss.schedule(
         'default',
         '0 3 * * *',
         { task: 'tick', args: { label: 'legacy' } },
@@ -66,20 +66,18 @@ describe('tasks.schedule', () => {
           key: 'legacy',
         },
       )
-      const moved = await engineOf(t).boss.getSchedules('default')
+      const moved = await engineOf(t).store.boss.getSchedules('default')
       expect(moved.map((s) => s.key)).toEqual(['legacy'])
       const { Scheduler } = await import('../../src/schedule/scheduler.ts')
       const { createLogger } = await import('../../src/logger.ts')
       const scheduler = new Scheduler({
         db: engineOf(t).db,
-        boss: engineOf(t).boss,
-        bossSchema: t.config.bossSchema,
+        store: engineOf(t).store,
         registry: engineOf(t).registry,
-        heartbeatSeconds: 30,
         log: createLogger('silent'),
       })
       expect(await scheduler.adoptBossSchedules()).toBe(1)
-      expect(await engineOf(t).boss.getSchedules('default')).toEqual([])
+      expect(await engineOf(t).store.boss.getSchedules('default')).toEqual([])
       expect(await t.listSchedules()).toEqual([
         expect.objectContaining({
           task: 'tick',

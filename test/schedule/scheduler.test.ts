@@ -31,10 +31,8 @@ class Clock {
 function schedulerFor(t: Tasklane, clock: Clock): Scheduler {
   return new Scheduler({
     db: engineOf(t).db,
-    boss: engineOf(t).boss,
-    bossSchema: t.config.bossSchema,
+    store: engineOf(t).store,
     registry: engineOf(t).registry,
-    heartbeatSeconds: 30,
     log: createLogger('silent'),
     clock: clock.now,
   })

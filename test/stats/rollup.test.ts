@@ -4,8 +4,10 @@ import { createDb, type Db } from '../../src/db/create-db.ts'
 import { dropExpiredPartitions } from '../../src/history/partition.repository.ts'
 import { foldNextDay, rollupState } from '../../src/history/rollup.repository.ts'
 import { createLogger } from '../../src/logger.ts'
+import { BossJobReads } from '../../src/queue/job-reads.repository.ts'
 import { Maintenance } from '../../src/worker/maintenance.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { jobStoreFor } from '../support/job-store.ts'
 import { startTasklane } from '../support/tasklane.ts'
 import { fillHistory } from './fixtures/fill-history.ts'
 
@@ -16,7 +18,7 @@ const SKETCH_ERROR = 2 ** (1 / 16) - 1
 function maintenance(db: Db, retention: { completedMs: number; failedMs: number; rollupMs?: number }) {
   return new Maintenance({
     db: db.kysely,
-    bossSchema: 'pgboss',
+    store: jobStoreFor(db.kysely, { bossSchema: 'pgboss', schema: 'tasklane' }),
     queues: () => ['default'],
     config: {
       schema: 'tasklane',
@@ -100,7 +102,7 @@ describe('daily rollup: folded before pruning, exactly once', () => {
     await blocker.connect()
     await blocker.query('begin')
     await blocker.query('lock table tasklane.task_attempt in access exclusive mode')
-    const folding = foldNextDay(kdb.kysely, 'pgboss', 0).then(
+    const folding = foldNextDay(kdb.kysely, new BossJobReads('pgboss'), 0).then(
       () => 'committed',
       (err: Error) => err.message,
     )

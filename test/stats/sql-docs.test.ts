@@ -7,6 +7,7 @@ import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { Maintenance } from '../../src/worker/maintenance.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
+import { jobStoreFor } from '../support/job-store.ts'
 import { startTasklane } from '../support/tasklane.ts'
 import { fillHistory } from './fixtures/fill-history.ts'
 import { fillRollup } from './fixtures/fill-rollup.ts'
@@ -41,7 +42,7 @@ describe('docs/sql.md: every example query runs and returns rows', () => {
     const kdb = createDb({ connectionString: db.url, schema: 'tasklane', max: 1 })
     await new Maintenance({
       db: kdb.kysely,
-      bossSchema: 'pgboss',
+      store: jobStoreFor(kdb.kysely, { bossSchema: 'pgboss', schema: 'tasklane' }),
       queues: () => ['default'],
       config: { ...tasks.config },
       log: createLogger('silent'),

@@ -43,7 +43,7 @@ describe(`stats over ${ROWS.toLocaleString('en')} history rows`, () => {
     for (const windowMs of [300_000, 86_400_000]) {
       const nodes = await planNodes(
         engineOf(tasks).db,
-        windowFiguresQuery(engineOf(tasks).db, 'pgboss', ['default'], windowMs),
+        windowFiguresQuery(engineOf(tasks).db, engineOf(tasks).store.reads, ['default'], windowMs),
       )
       expect(seqScanned(nodes), `window ${windowMs} ms`).toEqual([])
       expect(nodes.some((n) => finishedAt.includes(n['Index Name'] ?? ''))).toBe(true)

@@ -1,0 +1,16 @@
+import { sql } from 'kysely'
+import type { LegacySchedule, SqlConnection } from './job-store.ts'
+
+/** Schedules made by earlier releases with pg-boss's cron (its `schedule` table), to be moved into tasklane's. */
+export async function listBossSchedules(db: SqlConnection, bossSchema: string): Promise<LegacySchedule[]> {
+  const { rows } = await sql<LegacySchedule>`
+    select name as queue, key, cron, timezone, data from ${sql.table(`${bossSchema}.schedule`)}`.execute(db)
+  return rows
+}
+
+/** Deletes one of pg-boss's cron schedules (once moved into tasklane's). */
+export async function deleteBossSchedule(db: SqlConnection, bossSchema: string, queue: string, key: string) {
+  await sql`delete from ${sql.table(`${bossSchema}.schedule`)} where name = ${queue} and key = ${key}`.execute(
+    db,
+  )
+}
