@@ -490,7 +490,11 @@ export class QueueRunner {
    * included. At thousands of tasks a second a settle outlives young-generation collections, so all
    * of that was promoted and grew the old generation (docs/benchmarks.md, Memory).
    */
-  #handOff(completion: Completion, unmarked: Promise<unknown> | undefined, obs: AttemptObservation | undefined) {
+  #handOff(
+    completion: Completion,
+    unmarked: Promise<unknown> | undefined,
+    obs: AttemptObservation | undefined,
+  ) {
     const { settler } = this.#d
     const { job } = completion
     void (unmarked ? unmarked.then(() => settler.complete(completion)) : settler.complete(completion))
