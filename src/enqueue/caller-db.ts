@@ -8,7 +8,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely'
-import { fromKnex, fromPrisma } from '../queue/boss.ts'
+import { fromKnex, fromPrisma } from '../queue/caller-adapters.ts'
 
 /**
  * Any client with `query(text, values)` answering `{ rows }` (node-postgres' `Client`/`PoolClient`,
