@@ -11,6 +11,7 @@ import { TaskReader } from './inspect/task-reader.ts'
 import type { Logger } from './logger.ts'
 import { acceptsStartupOptions, createBoss } from './queue/boss.ts'
 import { BossJobStore } from './queue/boss-job-store.ts'
+import { sessionLocksWork } from './queue/owner-lock.repository.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
 import type { Settings } from './resolve-settings.ts'
 import { Scheduler } from './schedule/scheduler.ts'
@@ -20,6 +21,7 @@ import type { TasklaneHooks } from './telemetry/lifecycle-hooks.ts'
 import { AttemptProfiler } from './worker/attempt-profiler.ts'
 import { type AttemptExecutor, executeInline } from './worker/execute-attempt.ts'
 import { Heartbeat } from './worker/heartbeat.ts'
+import { Liveness, ownerLockKey } from './worker/liveness.ts'
 import { Maintenance } from './worker/maintenance.ts'
 import { AUTO_PREFETCH } from './worker/prefetch-window.ts'
 import { QueueRunner } from './worker/queue-runner.ts'
@@ -38,6 +40,8 @@ export interface Runtime {
   reader: TaskReader
   runners: QueueRunner[]
   heartbeat: Heartbeat | null
+  /** Fails the claims of processes whose connection closed (where session locks work). */
+  liveness: Liveness | null
   maintenance: Maintenance | null
   /** Fires schedule slots (processes that supervise). */
   scheduler: Scheduler | null
@@ -105,6 +109,16 @@ export async function startRuntime(
       'the database (or the pooler in front of it) refuses the `options` startup parameter: leasing runs without its planner settings. With PgBouncer, add `options` to ignore_startup_parameters or set them per role (docs/operations.md)',
     )
   }
+  // LISTEN is session state: behind a transaction-mode pooler it needs its own direct connection.
+  const sessionUrl = resolveUrl(settings.listenUrl) ?? connectionString
+  // The owner lock lives on that same connection. Probed before the pools open (within the budget).
+  const lock = ownerLockKey(settings.schema, settings.workerId)
+  const ownerLock = settings.workers !== 0 && (await sessionLocksWork(sessionUrl, lock)) ? lock : null
+  if (settings.workers !== 0 && !ownerLock) {
+    log.warn(
+      'session locks do not outlive their connection here (a transaction-mode pooler?): claims of a killed worker come back after the heartbeat timeout. Set TASKLANE_LISTEN_URL to a direct URL for immediate recovery (docs/reliability.md)',
+    )
+  }
   const { heartbeatSeconds, bossSchema, workerId } = settings
   const store = new BossJobStore({
     boss: createBoss({
@@ -122,8 +136,7 @@ export async function startRuntime(
     dbBackend: settings.dbBackend,
   })
   const bus = new EventBus({
-    // LISTEN is session state: behind a transaction-mode pooler it needs its own direct connection.
-    connectionString: resolveUrl(settings.listenUrl) ?? connectionString,
+    connectionString: sessionUrl,
     eventsChannel: eventsChannel(settings.schema),
     wakeChannel: bossWakeChannel(bossSchema),
     log,
@@ -139,6 +152,7 @@ export async function startRuntime(
     reader: new TaskReader(db.kysely, store, () => ctx.queueNames(), settings.heartbeatTimeoutMs),
     runners: [],
     heartbeat: null,
+    liveness: null,
     maintenance: null,
     scheduler: null,
     stopEmbedded,
@@ -154,7 +168,7 @@ export async function startRuntime(
     log,
   })
   await bus.start()
-  r.runners = createRunners(ctx, r)
+  r.runners = createRunners(ctx, r, () => r.liveness?.leaseOwner() ?? null)
   if (r.runners.length > 0) {
     bus.onWake((queue) => {
       for (const runner of r.runners) if (runner.queue === queue) runner.wake()
@@ -174,6 +188,17 @@ export async function startRuntime(
       busyMsTotal: () => ctx.busyMsTotal(),
     })
     await r.heartbeat.start()
+    if (ownerLock) {
+      r.liveness = new Liveness({
+        store,
+        session: bus,
+        lock: ownerLock,
+        runners: () => r.runners,
+        log,
+      })
+      // Holds the lock before the first lease.
+      await r.liveness.start()
+    }
     for (const runner of r.runners) runner.start()
   }
   if (supervise) {
@@ -219,6 +244,7 @@ export async function stopRuntime(r: Partial<Runtime>, timeoutMs: number): Promi
   await r.settler?.drain()
   await r.publisher?.drain()
   await r.heartbeat?.stop()
+  await r.liveness?.stop()
   await r.scheduler?.stop()
   await r.maintenance?.stop()
   await r.bus?.stop()
@@ -239,7 +265,7 @@ function queuesToCreate(ctx: RuntimeContext): string[] {
   return [...deadLetters, ...ctx.queueNames()]
 }
 
-function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
+function createRunners(ctx: RuntimeContext, r: Runtime, leaseOwner: () => number | null): QueueRunner[] {
   const { settings } = ctx
   const { workers, pollIntervalMs, memoryPoolMb, workerId } = settings
   if (workers === 0) return []
@@ -272,6 +298,7 @@ function createRunners(ctx: RuntimeContext, r: Runtime): QueueRunner[] {
       publisher: r.publisher,
       execute,
       workerId,
+      leaseOwner,
       pollIntervalMs,
       log: ctx.log.child({ workerId, queue }),
       ...(canLease ? { canLease } : {}),

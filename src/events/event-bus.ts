@@ -78,6 +78,21 @@ export class EventBus {
     return () => this.#reconnectListeners.delete(listener)
   }
 
+  /**
+   * Runs `fn` on the LISTEN connection if it is up (resolves undefined if not). For session state
+   * that must live and die with this connection: the worker's owner lock (worker/liveness.ts).
+   */
+  async withSession<T>(fn: (client: pg.ClientBase) => Promise<T>): Promise<T | undefined> {
+    const client = this.#client
+    if (!client || !this.#connected) return undefined
+    return fn(client)
+  }
+
+  /** Whether `client` (as passed to withSession) is the LISTEN connection, and up. */
+  isSession(client: pg.ClientBase): boolean {
+    return this.#connected && this.#client === client
+  }
+
   /** Number of live subscriptions (tests use it to prove that closed streams leave nothing behind). */
   get listenerCount(): number {
     return this.#messageListeners.size + this.#wakeListeners.size + this.#reconnectListeners.size

@@ -38,6 +38,7 @@ import {
   recoverUnstartedClaims,
 } from './lease.repository.ts'
 import { LIVE_STATES, NOT_ENDED, toLiveJob } from './live-job.ts'
+import { failDeadOwnerClaims, unheldOwners } from './owner-lock.repository.ts'
 
 export interface BossJobStoreDeps {
   /** pg-boss, started and stopped by the store (boss.ts createBoss). */
@@ -106,19 +107,24 @@ export class BossJobStore implements JobStore {
     }
   }
 
-  async lease(queue: string, limit: number, startNow: number): Promise<Claim[]> {
-    const rows = await this.#leaseRows(queue, limit, startNow)
+  async lease(queue: string, limit: number, startNow: number, owner: number | null = null): Promise<Claim[]> {
+    const rows = await this.#leaseRows(queue, limit, startNow, owner)
     return rows.map((r) => toClaim(queue, r))
   }
 
-  async #leaseRows(queue: string, limit: number, startNow: number): Promise<LeaseRow[]> {
+  async #leaseRows(
+    queue: string,
+    limit: number,
+    startNow: number,
+    owner: number | null,
+  ): Promise<LeaseRow[]> {
     const { boss, bossSchema } = this.#d
     let table = this.#tables.get(queue)
     if (!table) {
       table = (await findQueueTable(boss, bossSchema, queue)) ?? undefined
       if (table) this.#tables.set(queue, table)
     }
-    if (table?.policy === 'standard') return leaseJobs(boss, bossSchema, table, queue, limit, startNow)
+    if (table?.policy === 'standard') return leaseJobs(boss, bossSchema, table, queue, limit, startNow, owner)
     // A queue someone created with another pg-boss policy (singleton, stately, …): pg-boss's own
     // fetch applies its rules. It records every claim as started, so its buffered jobs read `running`.
     const fetched = await boss.fetch<BossJobData>(queue, { batchSize: limit, includeMetadata: true })
@@ -160,6 +166,14 @@ export class BossJobStore implements JobStore {
 
   recoverUnstarted(queues: string[]): Promise<{ requeued: number; charged: number }> {
     return recoverUnstartedClaims(this.#d.db, this.#d.bossSchema, queues)
+  }
+
+  unheldOwners(queues: string[], namespace: number): Promise<number[]> {
+    return unheldOwners(this.#d.db, this.#d.bossSchema, queues, namespace)
+  }
+
+  failDeadOwnerClaims(queue: string, owners: number[], namespace: number): Promise<string[]> {
+    return failDeadOwnerClaims(this.#d.db, this.#d.boss, this.#d.bossSchema, queue, owners, namespace)
   }
 
   async complete(db: SqlConnection, queue: string, claims: ClaimFence[]): Promise<string[]> {

@@ -31,8 +31,9 @@ export interface JobStore {
   /**
    * Claims up to `limit` ready jobs of `queue` in lease order (priority, creation, insertion) and
    * records the first `startNow` as started; the others wait in the caller's buffer, still queued.
+   * `owner`: the process's owner-lock key, stamped on each claim (owner-lock.repository.ts).
    */
-  lease(queue: string, limit: number, startNow: number): Promise<Claim[]>
+  lease(queue: string, limit: number, startNow: number, owner?: number | null): Promise<Claim[]>
   /** Records that buffered claims' handlers started. Returns the ids recorded (the others are lost). */
   markStarted(queue: string, marks: StartMark[]): Promise<Set<string>>
   /** Keeps claims alive. Returns the ids still held, or null when the store cannot say. */
@@ -41,6 +42,13 @@ export interface JobStore {
   handBack(queue: string, claims: ClaimFence[]): Promise<number>
   /** Puts back claims whose process died before their handlers started (any process's). */
   recoverUnstarted(queues: string[]): Promise<{ requeued: number; charged: number }>
+  /** Owner-lock keys of active claims on `queues` whose lock no session holds (namespace: the app's). */
+  unheldOwners(queues: string[], namespace: number): Promise<number[]>
+  /**
+   * Fails the active claims of `queue` whose owners are dead, as a lapsed heartbeat fails them
+   * (checked again under the row locks). Returns the ids failed.
+   */
+  failDeadOwnerClaims(queue: string, owners: number[], namespace: number): Promise<string[]>
 
   /**
    * Settles claims as completed, fenced to the attempt. Returns the ids settled, each once: a claim

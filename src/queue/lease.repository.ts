@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { PgBoss } from './boss.ts'
 import type { BossJobData } from './boss-job.ts'
+import { LEASED_BY } from './owner-lock.repository.ts'
 
 /**
  * tasklane's own lease, start mark and recovery statements on pg-boss's job table.
@@ -65,6 +66,8 @@ export async function findQueueTable(
 /**
  * Claims up to `limit` ready jobs of a standard-policy queue in lease order, and records the first
  * `startNow` of them as started (their handlers start at once; the others wait in the local buffer).
+ * With an `owner` (the process's owner-lock key, owner-lock.repository.ts), each claim is stamped with
+ * it, so that the claims of a process whose connection closed come back at once.
  *
  * The order is pg-boss's (priority desc, created_on) plus the job id: jobs added in one transaction
  * share created_on, and tasklane's ids are time-ordered (UUIDv7), so ties are leased in the order
@@ -83,10 +86,11 @@ export async function leaseJobs(
   queue: string,
   limit: number,
   startNow: number,
+  owner: number | null = null,
 ): Promise<LeaseRow[]> {
   const { rows } = await boss
     .getDb()
-    .executeSql(leaseStatement(bossSchema, where.table), [queue, limit, startNow])
+    .executeSql(leaseStatement(bossSchema, where.table), [queue, limit, startNow, owner])
   return (rows as RawLeaseRow[]).map((r) => ({
     id: r.id,
     rank: Number(r.rank),
@@ -132,7 +136,10 @@ interface RawLeaseRow {
 
 const leaseStatements = new Map<string, string>()
 
-/** The lease statement for a queue table ($1 queue, $2 limit, $3 how many start now); exported for profiling. */
+/**
+ * The lease statement for a queue table ($1 queue, $2 limit, $3 how many start now, $4 the owner-lock
+ * key to stamp, or null); exported for profiling.
+ */
 export function leaseStatement(bossSchema: string, table: string): string {
   const key = `${bossSchema}.${table}`
   let text = leaseStatements.get(key)
@@ -160,7 +167,10 @@ export function leaseStatement(bossSchema: string, table: string): string {
       state = 'active',
       started_on = case when r.rank <= $3 then ${now} end,
       heartbeat_on = ${now},
-      retry_count = case when j.started_on is not null then j.retry_count + 1 else j.retry_count end
+      retry_count = case when j.started_on is not null then j.retry_count + 1 else j.retry_count end,
+      -- The claim's owner: the tuple is rewritten anyway; pg-boss's complete and fail replace output.
+      output = case when $4::int is null then j.output
+        else coalesce(j.output, '{}'::jsonb) || jsonb_build_object('${LEASED_BY}', $4::int) end
     from ranked r
     where j.name = $1 and j.id = r.id
     returning j.id, r.rank, j.data, j.priority, j.retry_count, j.retry_limit, j.retry_delay,

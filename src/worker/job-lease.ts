@@ -11,6 +11,8 @@ export interface JobLeaseDeps {
   store: JobStore
   db: Kysely<Database>
   log: Logger
+  /** This process's owner-lock key, stamped on its claims (worker/liveness.ts); null: not stamped. */
+  leaseOwner?: () => number | null
 }
 
 /**
@@ -28,7 +30,7 @@ export class JobLease {
   /** Leases up to `batchSize` jobs; the first `startNow` in lease order are recorded as started. */
   async lease(batchSize: number, startNow: number): Promise<LeasedJob[]> {
     const { store, queue } = this.#d
-    const claims = await store.lease(queue, batchSize, startNow)
+    const claims = await store.lease(queue, batchSize, startNow, this.#d.leaseOwner?.() ?? null)
     // The claim's time is the database's clock; instants this worker records count from it.
     const leasedMono = performance.now()
     // A dead-letter copy pg-boss made for an earlier version never runs as the task that failed.

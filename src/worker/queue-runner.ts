@@ -37,6 +37,8 @@ export interface QueueRunnerDeps {
   publisher: EventPublisher
   execute: AttemptExecutor
   workerId: string
+  /** The owner-lock key to stamp on claims leased now (liveness.ts), or null: not stamped. */
+  leaseOwner?: () => number | null
   pollIntervalMs: number
   log: Logger
   /** Backpressure: while false (memory budget exceeded), no new work is leased. */

@@ -44,7 +44,7 @@ try {
   }
   const fillMs = performance.now() - fillStart
   const boss = await bossLeaseSql(BATCH)
-  const ours = { text: leaseStatement('pgboss', 'job_common'), values: [BENCH_QUEUE, BATCH, 10] }
+  const ours = { text: leaseStatement('pgboss', 'job_common'), values: [BENCH_QUEUE, BATCH, 10, null] }
   const timings: Record<string, number[]> = { 'pg-boss': [], tasklane: [] }
   const plans: Record<string, string> = {}
   for (let run = 0; run < RUNS; run++) {
