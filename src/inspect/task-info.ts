@@ -104,23 +104,17 @@ function progressOf(p: ProgressRow | null | undefined): TaskInfo['progress'] {
 }
 
 /**
- * The error record as TaskInfo shows it. An error with an empty message (`throw new Error()`) is still
- * an error that happened: it is shown with its type, and an empty message.
+ * A recorded error (history's or task_attempt's jsonb: worker/error-info.ts ErrorInfo) as TaskInfo
+ * shows it. An error with an empty message (`throw new Error()`) is still an error that happened: it is
+ * shown with its type, and an empty message.
  */
 function errorOf(raw: unknown): TaskInfo['error'] | undefined {
   if (!raw || typeof raw !== 'object') return undefined
-  const e = (raw as { error?: unknown }).error ?? raw
-  if (!e || typeof e !== 'object') return undefined
-  const obj = e as {
+  const obj = raw as {
     type?: unknown
     message?: unknown
     retryable?: unknown
     stack?: unknown
-    value?: { message?: unknown }
-  }
-  // pg-boss's own failures (expiry, lost heartbeat) carry { value: { message } }.
-  if (typeof obj.value?.message === 'string') {
-    return { type: 'WorkerLost', message: obj.value.message, retryable: true }
   }
   if (typeof obj.message !== 'string' && typeof obj.type !== 'string') return undefined
   return {
@@ -171,7 +165,7 @@ export function fromJob(job: LiveJob, progress: ProgressRow | null, lastError?: 
   const status = job.status
   const started = status === 'running' ? job.startedAt : null
   const readyAt = Math.max(new Date(job.startAfter).getTime(), new Date(job.createdOn).getTime())
-  const error = errorOf(lastError ?? job.output)
+  const error = errorOf(lastError) ?? job.error ?? undefined
   return {
     taskId: job.id,
     task: job.task ?? 'unknown',

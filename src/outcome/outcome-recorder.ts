@@ -9,6 +9,7 @@ import {
   insertHistory,
 } from '../history/history.repository.ts'
 import type { LiveJob } from '../queue/job-store.ts'
+import type { ErrorInfo } from '../worker/error-info.ts'
 import { attemptsMade, maxAttempts } from './attempts.ts'
 
 /**
@@ -64,8 +65,8 @@ export type TaskOutcome =
 interface FailedAttempt extends OutcomeBase {
   /** How the attempt ended: its task_attempt row's outcome. */
   attempt: AttemptOutcome
-  /** The error record (worker/error-info.ts ErrorInfo, or what pg-boss stored). */
-  error: unknown
+  /** The error record (worker/error-info.ts). */
+  error: ErrorInfo
 }
 
 /**

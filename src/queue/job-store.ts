@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts'
 import type { EnqueueRequest } from '../enqueue/enqueue-request.ts'
 import type { RetryPolicy, TaskDefinition } from '../tasks/define-task.ts'
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
+import type { ErrorInfo } from '../worker/error-info.ts'
 
 /**
  * A connection or transaction of any Kysely database: tasklane's, or the caller's own (the job then
@@ -145,8 +146,8 @@ export interface StartMark extends ClaimFence {
 
 /** A failed attempt's claim, as fail() settles it. */
 export interface FailedClaim extends ClaimFence {
-  /** The error record (worker/error-info.ts ErrorInfo), stored with the job as `{ error }`. */
-  error: unknown
+  /** The error record, stored with the job (LiveJob.error reads it back). */
+  error: ErrorInfo
   /** False: no further attempt, whatever the retry budget. */
   retryable: boolean
   /** Delay before the next attempt, when there is one. */
@@ -185,8 +186,12 @@ export interface LiveJob {
   createdOn: Date
   startAfter: Date
   completedOn: Date | null
-  /** The result or error record stored with the job. */
-  output: unknown
+  /**
+   * The error of its last failed attempt, as tasklane records errors: the record tasklane's fail
+   * stored, or a `WorkerLost` one when the store failed it on its own (a lapsed heartbeat, an expiry).
+   * Null when there is none (never for a completed job).
+   */
+  error: ErrorInfo | null
 }
 
 export interface LiveJobFilter {

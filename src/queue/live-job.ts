@@ -1,3 +1,4 @@
+import { errorOfOutput } from './boss-failure.ts'
 import type { JobRow } from './job.repository.ts'
 import type { LiveJob, LiveJobFilter, LiveStatus } from './job-store.ts'
 
@@ -55,7 +56,8 @@ export function toLiveJob(job: JobRow): LiveJob {
     createdOn: job.created_on,
     startAfter: job.start_after,
     completedOn: job.completed_on,
-    output: job.output,
+    // pg-boss's output in tasklane's record (boss-failure.ts); a completed job's output is no error.
+    error: job.state === 'completed' ? null : errorOfOutput(job.output),
   }
 }
 

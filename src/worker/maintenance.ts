@@ -13,7 +13,8 @@ import { foldNextDay, pruneRollups } from '../history/rollup.repository.ts'
 import { pruneKeys } from '../idempotency/idempotency.repository.ts'
 import type { Logger } from '../logger.ts'
 import { recordOutcomes, snapshotOfJob, type TaskOutcome } from '../outcome/outcome-recorder.ts'
-import type { JobStore } from '../queue/job-store.ts'
+import type { JobStore, LiveJob } from '../queue/job-store.ts'
+import type { ErrorInfo } from './error-info.ts'
 
 export interface MaintenanceDeps {
   db: Kysely<Database>
@@ -32,16 +33,15 @@ export interface MaintenanceDeps {
 /** Default foldGraceMs: settles in flight and lost workers are recorded within minutes, not an hour. */
 export const FOLD_GRACE_MS = 3_600_000
 
-const LOST_MESSAGE = 'worker lost: its process stopped heartbeating while running this task'
-
-/** The error of a task pg-boss failed on its own: its output says why (a lapsed heartbeat, an expiry). */
-function lostError(output: unknown): unknown {
-  const raw = output as { value?: { message?: string }; error?: unknown } | null
-  const message = raw?.value?.message
+/**
+ * The error of a task the store failed on its own: the one it holds (a lapsed heartbeat or an expiry
+ * reads as WorkerLost, queue/boss-failure.ts), or a worker-lost record when it holds none.
+ */
+function lostError(job: LiveJob): ErrorInfo {
   return (
-    raw?.error ?? {
+    job.error ?? {
       type: 'WorkerLost',
-      message: message?.includes('heartbeat') ? LOST_MESSAGE : `${LOST_MESSAGE} (${message ?? 'expired'})`,
+      message: 'worker lost: its process stopped heartbeating while running this task (expired)',
       retryable: true,
     }
   )
@@ -100,7 +100,7 @@ export class Maintenance {
           snapshot: snapshotOfJob(j),
           status: 'failed',
           attempt: 'lost',
-          error: lostError(j.output),
+          error: lostError(j),
           startedAt: j.startedAt,
           finishedAt: j.completedOn ?? at,
           deadLetter: this.#d.deadLetterOf?.(j.task ?? '') ?? null,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { JobRow } from '../../src/queue/job.repository.ts'
-import { liveStatusOf as liveStatus } from '../../src/queue/live-job.ts'
+import { liveStatusOf as liveStatus, toLiveJob } from '../../src/queue/live-job.ts'
 
 // The status a live pg-boss job reads as. A buffered claim of a killed worker is failed by pg-boss's
 // monitor before a live worker's heartbeat puts it back unspent: in between it must read `queued`, or
@@ -47,5 +47,50 @@ describe('liveStatus', () => {
     ['a cancelled job', job({ state: 'cancelled' }), 'cancelled'],
   ] as const)('%s reads %s', (_, row, status) => {
     expect(liveStatus(row)).toBe(status)
+  })
+})
+
+// Everything above queue/ reads a job's error as tasklane's record (ErrorInfo), whatever shape pg-boss
+// stored it in: the store converts at the seam (queue/boss-failure.ts).
+describe("a live job's error", () => {
+  const lost = 'worker lost: its process stopped heartbeating while running this task'
+  it.each([
+    ['nothing stored', job({}), null],
+    ["an active claim's owner stamp", job({ state: 'active', output: { leasedBy: 7 } }), null],
+    [
+      "tasklane's record, as its fail stores it",
+      job({ state: 'retry', output: { error: { type: 'TypeError', message: 'x', retryable: true } } }),
+      { type: 'TypeError', message: 'x', retryable: true },
+    ],
+    [
+      "pg-boss's lapsed heartbeat",
+      job({ state: 'failed', output: lapse, started_on: new Date(1) }),
+      { type: 'WorkerLost', message: lost, retryable: true },
+    ],
+    [
+      "pg-boss's expiry",
+      job({ state: 'failed', output: { value: { message: 'job timed out' } } }),
+      { type: 'WorkerLost', message: `${lost} (job timed out)`, retryable: true },
+    ],
+    [
+      "an Error given to pg-boss's own fail",
+      job({
+        state: 'failed',
+        output: { name: 'RangeError', message: 'too far', stack: 'RangeError: too far' },
+      }),
+      { type: 'RangeError', message: 'too far', stack: 'RangeError: too far', retryable: true },
+    ],
+    [
+      "a string given to pg-boss's own fail",
+      job({ state: 'failed', output: { value: 'no stock' } }),
+      { type: 'Error', message: 'no stock', retryable: true },
+    ],
+    [
+      'a completed job (its output is no error)',
+      job({ state: 'completed', output: { message: 'ok' } }),
+      null,
+    ],
+  ] as const)('%s', (_, row, error) => {
+    expect(toLiveJob(row).error).toEqual(error)
   })
 })

@@ -7,7 +7,7 @@ const SRC = join(import.meta.dirname, '../../src')
 const FIXTURES = join(import.meta.dirname, 'fixtures/queue-seam')
 
 describe('the queue seam', () => {
-  it('keeps pg-boss inside src/queue/: no file above it imports pg-boss, names its schema or its tables', () => {
+  it('keeps pg-boss inside src/queue/: no file above it imports pg-boss, names its schema or its tables, or reads its failure output', () => {
     const files = sourceFiles(SRC)
       .map((f) => relative(SRC, f))
       .filter((f) => !f.startsWith('queue/'))
@@ -22,6 +22,8 @@ describe('the queue seam', () => {
     expect(found.filter((f) => f.includes('names bossSchema'))).toHaveLength(1)
     expect(found.filter((f) => f.includes('pg-boss table')).length).toBe(3)
     expect(found.filter((f) => f.includes('job state')).length).toBe(2)
+    // The typed read counts once per line: `value?: { message` and `.value?.message` on one line.
+    expect(found.filter((f) => f.includes('failure output')).length).toBe(4)
   })
 
   it("leaves tasklane's own words alone (status columns, .job properties, === comparisons, comments)", () => {

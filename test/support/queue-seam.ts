@@ -26,6 +26,13 @@ const BOSS_TABLE = /(?:[}"]\.(?:job|queue|schedule)\b|\bpgboss\.\w|\bjob_now\s*\
 const BOSS_STATE =
   /\bstate\s*(?:=|<>|<=?|>=?|\bin\s*\(|=\s*any\s*\()\s*'(?:created|retry|active|completed|cancelled|failed)'/
 
+// pg-boss's own failure output, `{ value: { message } }` (a lapsed heartbeat, an expiry): read as a
+// property (`.value?.message`), typed or built (`value?: { message`), tested for (`'value' in`), or as a
+// jsonb key in SQL (`output ? 'value'`, `->'value'`). queue/boss-failure.ts turns it into ErrorInfo. A
+// variable that happens to be called `value` (`value.message` of a caught error) is not matched.
+const BOSS_FAILURE =
+  /(?:\.value\??\.message\b|\bvalue\??:\s*\{\s*message\b|['"]value['"]\s+in\b|(?:\?|->>?)\s*'value')/
+
 /** The source without comments (prose about pg-boss is welcome; code is what is checked). */
 function code(source: string): string {
   return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:\\])\/\/.*$/gm, '$1')
@@ -41,6 +48,8 @@ export function seamViolations(path: string, source: string): string[] {
     if (BOSS_TABLE.test(line)) found.push(`${path}:${i + 1}: SQL names a pg-boss table: ${line.trim()}`)
     if (BOSS_STATE.test(line))
       found.push(`${path}:${i + 1}: SQL compares a pg-boss job state: ${line.trim()}`)
+    if (BOSS_FAILURE.test(line))
+      found.push(`${path}:${i + 1}: reads pg-boss's failure output ({ value: { message } }): ${line.trim()}`)
   })
   return found
 }
