@@ -12,6 +12,12 @@ export interface Scale {
   drainTasks: number
   e2eSeconds: number
   httpSeconds: number
+  /**
+   * When set, http-enqueue sends exactly this many requests instead of running for httpSeconds: the
+   * smoke run proves every request is answered, which a 1 s window on a loaded machine cannot (a cold
+   * server may answer none within it).
+   */
+  httpRequests?: number
   httpConnections: number
   statsRows: number
   statsRequests: number
@@ -69,6 +75,7 @@ export const SCALES: Readonly<Record<Mode, Scale>> = Object.freeze({
     drainTasks: 500,
     e2eSeconds: 1,
     httpSeconds: 1,
+    httpRequests: 40,
     httpConnections: 4,
     statsRows: 5_000,
     statsRequests: 3,

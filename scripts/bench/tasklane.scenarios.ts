@@ -55,7 +55,12 @@ export const httpEnqueue: Scenario = {
         await sleep(500) // let the warm-up's last requests commit before counting
       }
       const before = await jobCount(dbUrl)
-      const r = await cannon({ ...target, duration: scale.httpSeconds })
+      // A fixed count (smoke) waits as long as a loaded machine needs: a request is not timed out at 10 s.
+      const r = await cannon(
+        scale.httpRequests
+          ? { ...target, amount: scale.httpRequests, timeout: 120 }
+          : { ...target, duration: scale.httpSeconds },
+      )
       const written = (await jobCount(dbUrl)) - before
       // Requests still in flight when autocannon stops are written but not counted: at most one per connection.
       if (written < r['2xx'] || written - r['2xx'] > scale.httpConnections) {
