@@ -26,7 +26,7 @@ import { Maintenance } from './worker/maintenance.ts'
 import { AUTO_PREFETCH } from './worker/prefetch-window.ts'
 import { QueueRunner } from './worker/queue-runner.ts'
 import { Settler } from './worker/settler.ts'
-import { createThreadExecutor, type ThreadExecutor } from './worker/thread-pool.ts'
+import type { ThreadExecutor } from './worker/thread-pool.ts'
 
 /** The live parts of a started tasklane instance. */
 export interface Runtime {
@@ -168,6 +168,7 @@ export async function startRuntime(
     log,
   })
   await bus.start()
+  r.threads = await startThreadPool(ctx)
   r.runners = createRunners(ctx, r, () => r.liveness?.leaseOwner() ?? null)
   if (r.runners.length > 0) {
     bus.onWake((queue) => {
@@ -265,20 +266,25 @@ function queuesToCreate(ctx: RuntimeContext): string[] {
   return [...deadLetters, ...ctx.queueNames()]
 }
 
+/**
+ * The worker-thread pool that tasks with mode: 'thread' run in; null unless this process runs one.
+ * Loaded only then: piscina and the pool's code would otherwise sit in every worker's heap (and V8
+ * lets the heap grow to a multiple of what it keeps live).
+ */
+async function startThreadPool(ctx: RuntimeContext): Promise<ThreadExecutor | null> {
+  const { workers, threads, workerId } = ctx.settings
+  if (workers === 0 || !ctx.registry.all().some((t) => t.mode === 'thread')) return null
+  const { createThreadExecutor } = await import('./worker/thread-pool.ts')
+  return createThreadExecutor({ threads, log: ctx.log.child({ workerId }) })
+}
+
 function createRunners(ctx: RuntimeContext, r: Runtime, leaseOwner: () => number | null): QueueRunner[] {
   const { settings } = ctx
   const { workers, pollIntervalMs, memoryPoolMb, workerId } = settings
   if (workers === 0) return []
   const canLease = memoryPoolMb > 0 ? () => process.memoryUsage.rss() / 1024 / 1024 < memoryPoolMb : undefined
   const profiler = settings.enableProfiling ? new AttemptProfiler() : undefined
-  // Tasks with mode: 'thread' run in the worker-thread pool; the pool exists only if one is registered.
-  const threads = ctx.registry.all().some((t) => t.mode === 'thread')
-    ? createThreadExecutor({
-        threads: settings.threads,
-        log: ctx.log.child({ workerId }),
-      })
-    : null
-  r.threads = threads
+  const { threads } = r
   const execute: AttemptExecutor = threads
     ? (task, args, taskCtx) =>
         task.mode === 'thread' ? threads.execute(task, args, taskCtx) : executeInline(task, args, taskCtx)
