@@ -5,10 +5,9 @@
 // activated (no tracer provider, so tasklane makes no span): the share of that cost every async
 // operation of the process pays once an SDK is registered. Without either no SDK is registered (tracing off).
 
-import { context } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+// The SDK is imported only when asked for: a bench process without it (the memory scenario's worker
+// among them) must not carry its modules in its heap.
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 
 class DiscardingExporter implements SpanExporter {
   exported = 0
@@ -19,8 +18,10 @@ class DiscardingExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-export function registerBenchTracing(): void {
+export async function registerBenchTracing(): Promise<void> {
   if (process.env.BENCH_OTEL === 'context') {
+    const { context } = await import('@opentelemetry/api')
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
     // Node 22's AsyncLocalStorage installs its async hooks on the first run(): an application's HTTP
     // instrumentation does so with its first request; here one empty run does it.
@@ -29,6 +30,8 @@ export function registerBenchTracing(): void {
     return
   }
   if (process.env.BENCH_OTEL !== '1') return
+  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base')
+  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node')
   const exporter = new DiscardingExporter()
   new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] }).register()
   process.on('exit', () => console.error(`# BENCH_OTEL: ${exporter.exported} spans exported`))

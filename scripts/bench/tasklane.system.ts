@@ -13,7 +13,7 @@ import { defineTask } from '../../src/tasks/define-task.ts'
 import { registerBenchTracing } from './otel.ts'
 import type { BenchPayload, BenchSystem, WorkerOptions } from './system.ts'
 
-registerBenchTracing()
+await registerBenchTracing()
 
 export const BENCH_TASK = 'bench'
 export const BENCH_QUEUE = 'default'
