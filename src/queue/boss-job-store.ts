@@ -259,7 +259,8 @@ export class BossJobStore implements JobStore {
 function toClaim(queue: string, r: LeaseRow): Claim {
   return {
     id: r.id,
-    task: r.data?.task ?? '',
+    // A job sent with pg-boss's own send() may carry any data: it names a task only as `{ task, args }`.
+    task: typeof r.data?.task === 'string' ? r.data.task : '',
     args: r.data?.args ?? null,
     priority: r.priority,
     retryCount: r.retryCount,

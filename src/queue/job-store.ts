@@ -114,6 +114,10 @@ export interface ClaimFence {
 /** A claimed job, in tasklane's terms. */
 export interface Claim {
   id: string
+  /**
+   * The task it runs; '' when the job names none (its data is not `{ task, args }`: a job another
+   * client of the store inserted, such as pg-boss's own send()).
+   */
   task: string
   args: unknown
   /** tasklane's priority rank (tasks/priority.ts): higher runs first. */

@@ -44,7 +44,7 @@ export function toLiveJob(job: JobRow): LiveJob {
   return {
     id: job.id,
     queue: job.queue,
-    task: job.data?.task ?? null,
+    task: typeof job.data?.task === 'string' ? job.data.task : null,
     args: job.data?.args ?? null,
     priority: job.priority,
     status: liveStatusOf(job),

@@ -535,7 +535,19 @@ function abortOutcome(reason: AbortReason): 'cancelled' | 'lost' | 'shutdown' {
 
 /** Args are checked at enqueue and again here: the schema may have changed since (a deploy). */
 function checkArgs(task: TaskDefinition<any, any> | undefined, job: LeasedJob): unknown {
-  if (!task) throw new Error(`no task named '${job.task}' is registered in this worker process`)
+  // A job that names no task (inserted by another client of pg-boss's tables, e.g. pg-boss's own
+  // send() with other data) can never run: failed at once, saying what tasklane runs.
+  if (!job.task) {
+    throw new NonRetryableError(
+      `job ${job.id} names no task: tasklane runs a job whose data is { task: '<task name>', args } naming a task defined on queue '${job.queue}' (enqueue with addTask, or give pg-boss's send() that data)`,
+    )
+  }
+  // Retried within its budget: another process (another release, during a deploy) may define it.
+  if (!task) {
+    throw new Error(
+      `no task named '${job.task}' is registered in this worker process: check the name the job was sent with, and that the task is defined in createTasklane({ tasks }) of the workers of queue '${job.queue}'`,
+    )
+  }
   // Never run a task from another queue's job (a copy, or a job written by hand): it would run with
   // that queue's policy, under an id that is not the task's.
   if (task.queue !== job.queue) {
