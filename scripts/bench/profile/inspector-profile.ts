@@ -73,7 +73,30 @@ export function summarize(profile: Profile, top = 30): string {
           `${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`,
       )
       .join('\n')
-  return `profile ${(total / 1000).toFixed(0)} ms\n-- by package/file --\n${fmt(byPkg, 20)}\n-- by function --\n${fmt(byFn, top)}`
+  return `profile ${(total / 1000).toFixed(0)} ms\n-- by package/file --\n${fmt(byPkg, 20)}\n-- by function --\n${fmt(byFn, top)}\n-- by function, inclusive (self + callees) --\n${fmt(inclusive(profile), top)}`
+}
+
+/** Time under each function (it or its callees on the stack), each function counted once per sample. */
+function inclusive(profile: Profile): Map<string, number> {
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const selfUs = new Map<number, number>()
+  for (const [i, id] of (profile.samples ?? []).entries())
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0))
+  const out = new Map<string, number>()
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>()
+    for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
+      const { functionName, url, lineNumber } = byId.get(n)!.callFrame
+      if (functionName === '(root)' || functionName === '(idle)') continue
+      const fn = `${functionName || '(anonymous)'} ${where(url)}:${lineNumber + 1}`
+      if (seen.has(fn)) continue
+      seen.add(fn)
+      out.set(fn, (out.get(fn) ?? 0) + us)
+    }
+  }
+  return out
 }
 
 /** Who calls `fn` (by self time of `fn` under each distinct caller chain, `depth` frames up). */

@@ -32,6 +32,7 @@ export function installQueryTimer(): void {
     if (!text) return original.apply(this, args)
     const t0 = performance.now()
     const record = (r: { rowCount?: number | null } | undefined) => {
+      trackPipeline(this, text, t0, performance.now())
       const key = shape(text)
       const e = entries.get(key) ?? { calls: 0, ms: 0, rows: 0 }
       e.calls++
@@ -60,6 +61,7 @@ export function installQueryTimer(): void {
 
 export function resetQueryTimer(): void {
   entries.clear()
+  spans.length = 0
 }
 
 /** The top statements by total time, as a table for stderr. */
@@ -71,4 +73,64 @@ export function queryReport(top = 15): string {
       `${e.ms.toFixed(0).padStart(8)} ms ${e.calls.toString().padStart(7)} calls ${(e.ms / e.calls).toFixed(2).padStart(8)} ms/call ${e.rows.toString().padStart(8)} rows  ${key}`,
   )
   return [`total ${total.toFixed(0)} ms of client-observed query time`, ...lines].join('\n')
+}
+
+/** A statement class of the drain's pipeline, and when it was in flight (performance.now()). */
+interface Span {
+  kind: 'lease' | 'settle'
+  from: number
+  to: number
+}
+
+const spans: Span[] = []
+const openTx = new WeakMap<object, number>()
+
+/**
+ * Records when a lease statement or a transaction (a settle: begin … commit) is in flight, for
+ * pipelineReport(). Installed with the query timer; reset with it.
+ */
+export function trackPipeline(client: object, text: string, t0: number, t1: number): void {
+  const head = text.trimStart().slice(0, 16).toLowerCase()
+  if (head.startsWith('with next as')) spans.push({ kind: 'lease', from: t0, to: t1 })
+  else if (head === 'begin') openTx.set(client, t0)
+  else if (head === 'commit' || head === 'rollback') {
+    const from = openTx.get(client)
+    if (from !== undefined) spans.push({ kind: 'settle', from, to: t1 })
+    openTx.delete(client)
+  }
+}
+
+/**
+ * How the wall time from `from` to `to` splits: a lease in flight, a settle (transaction) in
+ * flight, both, neither; and how many of each ran, with their mean length.
+ */
+export function pipelineReport(from: number, to: number): string {
+  const edges: { at: number; kind: Span['kind']; d: 1 | -1 }[] = []
+  for (const s of spans) {
+    if (s.to < from || s.from > to) continue
+    edges.push({ at: Math.max(from, s.from), kind: s.kind, d: 1 })
+    edges.push({ at: Math.min(to, s.to), kind: s.kind, d: -1 })
+  }
+  edges.sort((a, b) => a.at - b.at || a.d - b.d)
+  const open = { lease: 0, settle: 0 }
+  const split = { lease: 0, settle: 0, both: 0, neither: 0 }
+  let at = from
+  for (const e of edges) {
+    const key = open.lease && open.settle ? 'both' : open.lease ? 'lease' : open.settle ? 'settle' : 'neither'
+    split[key] += e.at - at
+    at = e.at
+    open[e.kind] += e.d
+  }
+  split.neither += to - at
+  const wall = to - from
+  const pct = (ms: number) => `${ms.toFixed(0)} ms (${((ms / wall) * 100).toFixed(0)}%)`
+  const count = (k: Span['kind']) => {
+    const of = spans.filter((s) => s.kind === k && s.to >= from && s.from <= to)
+    const mean = of.reduce((n, s) => n + s.to - s.from, 0) / Math.max(1, of.length)
+    return `${of.length} × ${mean.toFixed(1)} ms`
+  }
+  return [
+    `pipeline over ${wall.toFixed(0)} ms: lease only ${pct(split.lease)}, settle only ${pct(split.settle)}, both ${pct(split.both)}, neither ${pct(split.neither)}`,
+    `  leases ${count('lease')}, settle transactions ${count('settle')}`,
+  ].join('\n')
 }
