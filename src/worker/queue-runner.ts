@@ -12,7 +12,7 @@ import type { AttemptObservation, AttemptTelemetry } from '../telemetry/attempt-
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import type { AttemptProfiler } from './attempt-profiler.ts'
 import { describeError } from './error-info.ts'
-import { type AttemptExecutor, raceSignal } from './execute-attempt.ts'
+import type { AttemptExecutor } from './execute-attempt.ts'
 import { byLeaseOrder, JobLease } from './job-lease.ts'
 import { attemptNumber, dbTimeOf, fence, type LeasedJob } from './leased-job.ts'
 import { assertResultFits } from './outcome-limits.ts'
@@ -53,7 +53,12 @@ export interface QueueRunnerDeps {
 
 interface RunningAttempt {
   job: LeasedJob
-  controller: AbortController
+  /** Made when the task first reads ctx.signal: most tasks never do, and one costs microseconds. */
+  controller: AbortController | null
+  /** Why the attempt was interrupted (timeout, cancel, lost claim, shutdown), once it was. */
+  abortError: unknown
+  /** Rejects the attempt's wait for its handler: set while the handler runs. */
+  interrupt: ((err: unknown) => void) | null
   reason: AbortReason | null
   /** The handler returned or threw. */
   finished: boolean
@@ -164,7 +169,7 @@ export class QueueRunner {
     const running = this.#running.get(taskId)
     if (running) {
       running.reason ??= reason
-      running.controller.abort(new Error(`task ${reason === 'cancel' ? 'cancelled' : reason}`))
+      interrupt(running, new Error(`task ${reason === 'cancel' ? 'cancelled' : reason}`))
       return true
     }
     const index = this.#buffer.findIndex((j) => j.id === taskId)
@@ -199,7 +204,7 @@ export class QueueRunner {
       )
       for (const r of this.#running.values()) {
         r.reason ??= 'shutdown'
-        r.controller.abort(new Error('worker shutting down'))
+        interrupt(r, new Error('worker shutting down'))
       }
       await all()
     }
@@ -240,6 +245,12 @@ export class QueueRunner {
           if (this.#stopping) {
             await this.#handBack(jobs)
             break
+          }
+          // A claim leased again while its earlier one waits here unstarted means that one lapsed: only
+          // the new claim runs (both carry the same fence, so the store cannot tell them apart).
+          if (this.#buffer.length > 0 && jobs.length > 0) {
+            const ids = new Set(jobs.map((j) => j.id))
+            this.#buffer = this.#buffer.filter((j) => !ids.has(j.id))
           }
           // Slots only ever free up while the lease is in flight, so every job it started has one.
           for (const job of jobs) if (job.started) void this.#runAttempt(job)
@@ -304,12 +315,24 @@ export class QueueRunner {
   }
 
   #runAttempt(job: LeasedJob): Promise<void> {
-    const controller = new AbortController()
-    const entry: RunningAttempt = { job, controller, reason: null, finished: false, done: Promise.resolve() }
+    const entry: RunningAttempt = {
+      job,
+      controller: null,
+      abortError: undefined,
+      interrupt: null,
+      reason: null,
+      finished: false,
+      done: Promise.resolve(),
+    }
     // The same task leased again while an earlier attempt of it still runs here means that attempt's
     // claim lapsed (pg-boss re-queued it): abort the stale one, and let neither attempt's cleanup
-    // remove the other's entry (which would leave the new claim without heartbeats).
-    this.abort(job.id, 'lost')
+    // remove the other's entry (which would leave the new claim without heartbeats). (A stale copy
+    // in the buffer was dropped when the new claim came in: #pump.)
+    const stale = this.#running.get(job.id)
+    if (stale) {
+      stale.reason ??= 'lost'
+      interrupt(stale, new Error('task lost'))
+    }
     this.#running.set(job.id, entry)
     entry.done = this.#attempt(entry).finally(() => {
       if (this.#running.get(job.id) === entry) this.#running.delete(job.id)
@@ -320,7 +343,7 @@ export class QueueRunner {
   }
 
   async #attempt(entry: RunningAttempt): Promise<void> {
-    const { job, controller } = entry
+    const { job } = entry
     const { registry, log: rootLog, publisher, settler } = this.#d
     const task = registry.get(job.task)
     // Instants from the database's clock, durations from the monotonic one (see dbTimeOf).
@@ -368,7 +391,7 @@ export class QueueRunner {
         { taskId: job.id, task: job.task, queue: job.queue },
         logger(),
         undefined,
-        (err) => controller.abort(err),
+        (err) => interrupt(entry, err),
       )
       return reporter.report(percent, step)
     }
@@ -384,20 +407,22 @@ export class QueueRunner {
       const args = checkArgs(task, job)
       if (task!.timeoutMs !== null) {
         const ms = task!.timeoutMs
-        timer = setTimeout(() => controller.abort(new TaskTimeoutError(ms)), ms)
+        timer = setTimeout(() => interrupt(entry, new TaskTimeoutError(ms)), ms)
       }
       const ctx = {
         taskId: job.id,
         attempt: attemptNumber(job),
-        signal: controller.signal,
+        get signal() {
+          return signalOf(entry)
+        },
         progress,
         get log() {
           return logger()
         },
       }
-      const result = await raceSignal(
+      const result = await raceInterrupt(
         obs ? obs.run(() => this.#d.execute(task!, args, ctx)) : this.#d.execute(task!, args, ctx),
-        controller.signal,
+        entry,
       )
       clearTimeout(timer)
       entry.finished = true
@@ -529,6 +554,46 @@ export class QueueRunner {
   }
 }
 
+/**
+ * Interrupts a running attempt: its wait for the handler rejects with `err` at once, and its signal
+ * (if the task has read it) aborts with `err`. The first interruption wins.
+ */
+function interrupt(entry: RunningAttempt, err: unknown): void {
+  if (entry.abortError !== undefined) return
+  // As AbortController.abort() names a missing reason.
+  entry.abortError = err ?? new DOMException('This operation was aborted', 'AbortError')
+  entry.controller?.abort(entry.abortError)
+  entry.interrupt?.(entry.abortError)
+}
+
+/** The attempt's ctx.signal, made on first read (aborted already if the attempt was interrupted). */
+function signalOf(entry: RunningAttempt): AbortSignal {
+  if (!entry.controller) {
+    entry.controller = new AbortController()
+    if (entry.abortError !== undefined) entry.controller.abort(entry.abortError)
+  }
+  return entry.controller.signal
+}
+
+/**
+ * Settles with the handler's result, or rejects as soon as the attempt is interrupted, even if the
+ * task ignores its signal (its promise is then left to finish on its own). The runner's own hook
+ * rather than a listener on an AbortSignal: most attempts never need a signal at all.
+ */
+function raceInterrupt<T>(work: Promise<T>, entry: RunningAttempt): Promise<T> {
+  if (entry.abortError !== undefined) {
+    // The task may have aborted its own attempt before this call (a refused ctx.progress in its
+    // first synchronous step): its promise still settles, and its rejection is already reported
+    // through the interruption, so it must not surface as an unhandled rejection.
+    work.catch(() => {})
+    return Promise.reject(entry.abortError)
+  }
+  return new Promise<T>((resolve, reject) => {
+    entry.interrupt = reject
+    work.then(resolve, reject)
+  })
+}
+
 function abortOutcome(reason: AbortReason): 'cancelled' | 'lost' | 'shutdown' {
   return reason === 'cancel' ? 'cancelled' : reason
 }
@@ -564,7 +629,7 @@ function checkArgs(task: TaskDefinition<any, any> | undefined, job: LeasedJob): 
 }
 
 function toJsonResult(result: unknown): unknown {
-  if (result === undefined) return null
+  if (result === undefined || result === null) return null
   // Judged before any copy: a 300 MB string is refused by its length, not after two more copies.
   assertResultFits(result)
   let value: unknown
