@@ -177,7 +177,7 @@ export async function startRuntime(
     bus.onReconnect(() => {
       for (const runner of r.runners) runner.wake()
     })
-    bus.onMessage((m) => abortCancelled(r, m))
+    bus.onMessage((m) => abortCancelled(r, m), ['cancel'])
     r.heartbeat = new Heartbeat({
       db: db.kysely,
       store,

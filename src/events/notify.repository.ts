@@ -42,6 +42,7 @@ export function encodeMessages(messages: BusMessage[]): string[] {
     const tupleSize = JSON.stringify(tuple).length + 1
     if (!batch || size + tupleSize > MAX_PAYLOAD) {
       if (batch) payloads.push(JSON.stringify(batch))
+      // `type` first: isStatusBatch reads it without parsing.
       batch = { type: 'status-batch', at: m.at, e: [] }
       size = 60
     }
@@ -50,6 +51,13 @@ export function encodeMessages(messages: BusMessage[]): string[] {
   }
   if (batch) payloads.push(JSON.stringify(batch))
   return payloads
+}
+
+const STATUS_BATCH_HEAD = '{"type":"status-batch",'
+
+/** Whether a received payload is a batch of status events (encodeMessages writes `type` first). */
+export function isStatusBatch(payload: string): boolean {
+  return payload.startsWith(STATUS_BATCH_HEAD)
 }
 
 /** Expands a received payload into the messages it carries. */
