@@ -101,8 +101,9 @@ export interface LegacySchedule {
   key: string
   cron: string
   timezone: string | null
-  /** What it enqueues: `{ task, args }` when tasklane made it. */
-  data: unknown
+  /** The task it enqueues, or null when it names none (one tasklane did not make). */
+  task: string | null
+  args: unknown
 }
 
 /** A claim's fence: the task id and the attempt counter its lease returned. */

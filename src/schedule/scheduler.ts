@@ -132,17 +132,16 @@ export class Scheduler {
       const rows = await store.legacySchedules(trx)
       const now = this.#d.clock?.() ?? (await databaseNow(trx))
       for (const row of rows) {
-        const data = row.data as { task?: string; args?: unknown } | null
-        if (!data?.task || !registry.get(data.task)) continue
+        if (!row.task || !registry.get(row.task)) continue
         try {
           const spec = parseCron(row.cron, row.timezone ?? 'UTC')
           const nextRunAt = nextRuns(spec, now, 1)[0] ?? NEVER
           await upsertSchedule(trx, {
-            task: data.task,
+            task: row.task,
             key: row.key,
             cron: spec.expression,
             tz: spec.tz,
-            args: data.args ?? null,
+            args: row.args,
             nextRunAt,
           })
           await store.dropLegacySchedule(trx, row)
