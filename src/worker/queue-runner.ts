@@ -128,13 +128,23 @@ export class QueueRunner {
   wake(): void {
     if (this.#stopping || !this.#started) return
     this.#mayHaveWork = true
-    void this.#pump()
+    this.#pumpSoon()
   }
 
   /** A slot or a settle finished: lease only if the last lease did not find the queue empty. */
   #slotFreed(): void {
     if (this.#stopping || !this.#started || !this.#mayHaveWork) return
-    void this.#pump()
+    this.#pumpSoon()
+  }
+
+  /**
+   * #pump, or a note for the pump in progress to go round again. Checked here rather than in #pump:
+   * an async call costs a promise, and every finished attempt and every settled completion ask
+   * (twice per task) while a lease is mostly in flight.
+   */
+  #pumpSoon(): void {
+    if (this.#pumping) this.#again = true
+    else void this.#pump()
   }
 
   /** Claims held by this runner (running, buffered, settling), for heartbeats. */
@@ -334,12 +344,22 @@ export class QueueRunner {
       interrupt(stale, new Error('task lost'))
     }
     this.#running.set(job.id, entry)
-    entry.done = this.#attempt(entry).finally(() => {
-      if (this.#running.get(job.id) === entry) this.#running.delete(job.id)
-      this.#fillSlots()
-      this.#slotFreed()
-    })
+    // then() with the cleanup on both paths rather than finally(): finally() costs two more
+    // promises and a closure per task.
+    entry.done = this.#attempt(entry).then(
+      () => this.#attemptEnded(entry),
+      (err) => {
+        this.#attemptEnded(entry)
+        throw err
+      },
+    )
     return entry.done
+  }
+
+  #attemptEnded(entry: RunningAttempt): void {
+    if (this.#running.get(entry.job.id) === entry) this.#running.delete(entry.job.id)
+    this.#fillSlots()
+    this.#slotFreed()
   }
 
   async #attempt(entry: RunningAttempt): Promise<void> {
@@ -524,18 +544,36 @@ export class QueueRunner {
   ) {
     const { settler } = this.#d
     const { job } = completion
-    void (unmarked ? unmarked.then(() => settler.complete(completion)) : settler.complete(completion))
-      .then(obs && ((settled) => obs.settled(settled.status, undefined, settled.error)), (err) => {
-        obs?.settled(null, err)
-        ;(completion.log ?? this.#attemptLog(job)).error(
-          { err },
-          'could not record completion; the task will run again after its claim lapses',
-        )
-      })
-      .finally(() => {
-        this.#settling.delete(job.id)
-        this.#slotFreed()
-      })
+    // The claim is released on both paths inside one then() (finally() would cost two more promises
+    // and a closure per task).
+    void (unmarked ? unmarked.then(() => settler.complete(completion)) : settler.complete(completion)).then(
+      obs
+        ? (settled) => {
+            try {
+              obs.settled(settled.status, undefined, settled.error)
+            } finally {
+              this.#released(job)
+            }
+          }
+        : () => this.#released(job),
+      (err) => {
+        try {
+          obs?.settled(null, err)
+          ;(completion.log ?? this.#attemptLog(job)).error(
+            { err },
+            'could not record completion; the task will run again after its claim lapses',
+          )
+        } finally {
+          this.#released(job)
+        }
+      },
+    )
+  }
+
+  /** A finished attempt's outcome is committed (or given up on): its claim needs no more heartbeats. */
+  #released(job: LeasedJob): void {
+    this.#settling.delete(job.id)
+    this.#slotFreed()
   }
 
   /** The logger of an attempt's lines (an untraced attempt's: a traced one carries its own). */
