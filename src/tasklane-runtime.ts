@@ -113,7 +113,12 @@ export async function startRuntime(
   const sessionUrl = resolveUrl(settings.listenUrl) ?? connectionString
   // The owner lock lives on that same connection. Probed before the pools open (within the budget).
   const lock = ownerLockKey(settings.schema, settings.workerId)
-  const ownerLock = settings.workers !== 0 && (await sessionLocksWork(sessionUrl, lock)) ? lock : null
+  // A server that refuses `options` is a pooler (PgBouncer): not probed, since through transaction
+  // pooling the probe's lock would outlive its client on a pooled server connection.
+  const sessionIsDirect =
+    sessionUrl === connectionString ? plannerOptions : await acceptsStartupOptions(sessionUrl)
+  const ownerLock =
+    settings.workers !== 0 && sessionIsDirect && (await sessionLocksWork(sessionUrl, lock)) ? lock : null
   if (settings.workers !== 0 && !ownerLock) {
     log.warn(
       'session locks do not outlive their connection here (a transaction-mode pooler?): claims of a killed worker come back after the heartbeat timeout. Set TASKLANE_LISTEN_URL to a direct URL for immediate recovery (docs/reliability.md)',

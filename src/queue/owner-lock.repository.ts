@@ -66,8 +66,8 @@ export async function ownerLockHeld(client: pg.ClientBase, lock: OwnerLockKey): 
  * true on a direct connection and through PgBouncer's session mode (its reset query unlocks); false
  * through transaction pooling, where the lock stays on a pooled server connection. The probe takes
  * the process's own lock on one connection, closes it, and watches from a second one for up to
- * `waitMs`. Where it answers false the probe's lock may linger on that pooled connection: harmless,
- * since such a process never stamps its claims (they come back by heartbeat).
+ * `waitMs`. Where it answers false, the probe's lock that outlived its client is freed again
+ * (releaseOutlivedLock) so that no pooled server connection keeps it.
  * @example const usable = await sessionLocksWork(url, { namespace: 12, key: 34 })
  */
 export async function sessionLocksWork(
@@ -92,10 +92,40 @@ export async function sessionLocksWork(
       if (!(await ownerLockHeld(watcher, lock))) return true
       await new Promise((r) => setTimeout(r, 20))
     }
+    await releaseOutlivedLock(watcher, lock, until + waitMs)
     return false
   } finally {
     await holder.end().catch(() => {})
     await watcher?.end().catch(() => {})
+  }
+}
+
+/**
+ * Frees the probe's lock where it outlived its client on a pooled server connection: left there, it
+ * would sit on that connection for the connection's life, in front of every client the pooler hands
+ * it to. The watcher's own statement may run on that very connection (the pooler reuses it): then it
+ * unlocks. Otherwise the connection is terminated, but only while it is idle, so no other client's
+ * transaction is cut (the pooler drops the closed connection and opens another when needed).
+ * Best effort until `until` (performance.now() time); a failure is left to the pooler's server_lifetime.
+ */
+async function releaseOutlivedLock(watcher: pg.ClientBase, lock: OwnerLockKey, until: number): Promise<void> {
+  while (performance.now() < until) {
+    const released = await watcher
+      .query(
+        `select case when l.pid = pg_backend_pid() then pg_advisory_unlock($1::int4, $2::int4)
+                     else pg_terminate_backend(l.pid) end
+         from pg_locks l join pg_stat_activity a on a.pid = l.pid
+         where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+           and l.database = (select oid from pg_database where datname = current_database())
+           and l.classid = $1::int4::oid and l.objid = $2::int4::oid
+           and (l.pid = pg_backend_pid() or a.state = 'idle')`,
+        [lock.namespace, lock.key],
+      )
+      .then(() => ownerLockHeld(watcher, lock))
+      .then((held) => !held)
+      .catch(() => false)
+    if (released) return
+    await new Promise((r) => setTimeout(r, 20))
   }
 }
 
