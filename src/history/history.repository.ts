@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { AttemptOutcome, Database, TaskAttemptTable, TaskHistoryTable } from '../db/database.ts'
 import { table } from '../stats/sql-parts.ts'
+import type { ErrorInfo } from '../worker/error-info.ts'
 
 export type HistoryStatus = TaskHistoryTable['status']
 
@@ -232,12 +233,15 @@ export async function recentMeanDurationMs(
 
 /**
  * Records attempts that left no row because their worker died mid-attempt (pg-boss re-queued the task
- * after its heartbeat lapsed): every attempt below `attempt` that has no row gets one with outcome
- * 'lost'. Called when such a task is leased again, and when pg-boss fails it for good.
+ * after its heartbeat lapsed, or a live worker failed it once its owner lock was released): every
+ * attempt below `before` that has no row gets one with outcome 'lost'. The attempt just before
+ * `before` gets `error` when given (what the store recorded: which of the two detectors failed it);
+ * others get a generic worker-lost record. Called when such a task is leased again, and when pg-boss
+ * fails it for good.
  */
 export async function recordLostAttempts(
   db: Kysely<Database>,
-  tasks: { taskId: string; task: string; queue: string; before: number }[],
+  tasks: { taskId: string; task: string; queue: string; before: number; error?: ErrorInfo | null }[],
 ): Promise<void> {
   const relevant = tasks.filter((t) => t.before > 1)
   if (relevant.length === 0) return
@@ -250,8 +254,10 @@ export async function recordLostAttempts(
     .insertInto('task_attempt')
     .columns(['task_id', 'attempt', 'task', 'queue', 'outcome', 'error', 'finished_at'])
     .expression(
-      sql`select x.task_id, n, x.task, x.queue, 'lost', ${JSON.stringify(lost)}::jsonb, now()
-          from jsonb_to_recordset(${JSON.stringify(relevant.map((t) => ({ task_id: t.taskId, task: t.task, queue: t.queue, before: t.before })))}::jsonb) as x(task_id uuid, task text, queue text, before int)
+      sql`select x.task_id, n, x.task, x.queue, 'lost',
+            case when n = x.before - 1 and x.error is not null then x.error else ${JSON.stringify(lost)}::jsonb end,
+            now()
+          from jsonb_to_recordset(${JSON.stringify(relevant.map((t) => ({ task_id: t.taskId, task: t.task, queue: t.queue, before: t.before, error: t.error ?? null })))}::jsonb) as x(task_id uuid, task text, queue text, before int, error jsonb)
           cross join lateral generate_series(1, x.before - 1) as n
           where not exists (select 1 from ${table(db, 'task_attempt')} a where a.task_id = x.task_id and a.attempt = n)`,
     )

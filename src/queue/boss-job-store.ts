@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { EnqueueRequest } from '../enqueue/enqueue-request.ts'
 import { commandResult, fromKysely, type PgBoss } from './boss.ts'
+import { errorOfOutput } from './boss-failure.ts'
 import { type BossJobData, bossSqlEnqueue, toBossJob } from './boss-job.ts'
 import { deleteBossSchedule, listBossSchedules } from './boss-schedule.repository.ts'
 import {
@@ -147,6 +148,7 @@ export class BossJobStore implements JobStore {
       deadLetter: r.deadLetter ?? null,
       sourceId: r.sourceId ?? null,
       sourceName: r.sourceName ?? null,
+      lapseOutput: null,
     }))
   }
 
@@ -285,5 +287,6 @@ function toClaim(queue: string, r: LeaseRow): Claim {
     // A copy pg-boss made into this queue as another queue's dead letter (earlier versions).
     copyOf: r.sourceId && r.sourceName !== queue ? r.sourceId : null,
     traceContext: r.data?.trace,
+    lostError: r.lapseOutput ? errorOfOutput(r.lapseOutput) : null,
   }
 }

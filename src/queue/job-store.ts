@@ -142,6 +142,12 @@ export interface Claim {
   /** Set when this job is a dead-letter copy of another queue's task: that task's id. */
   copyOf: string | null
   traceContext?: TraceCarrier | undefined
+  /**
+   * Why the store failed this task's previous attempt on its own, when it did: a WorkerLost record
+   * saying whether its heartbeat lapsed or its process ended (its owner lock was released). Null
+   * when the previous attempt (if any) ended another way.
+   */
+  lostError: ErrorInfo | null
 }
 
 /** A buffered claim whose handler started: the fence and the instant (database clock). */

@@ -40,6 +40,12 @@ export interface LeaseRow {
   deadLetter: string | null
   sourceId: string | null
   sourceName: string | null
+  /**
+   * The failure pg-boss's own shape records when the store failed this job's previous claim on its
+   * own (a lapsed heartbeat, a dead owner: `{ value: { message } }`, read by boss-failure.ts); null
+   * otherwise.
+   */
+  lapseOutput: unknown
 }
 
 /** The queue's physical table and policy (pg-boss partitions some queues into tables of their own). */
@@ -110,6 +116,7 @@ export async function leaseJobs(
     deadLetter: r.dead_letter,
     sourceId: r.source_id,
     sourceName: r.source_name,
+    lapseOutput: r.lapse_output,
   }))
 }
 
@@ -132,6 +139,7 @@ interface RawLeaseRow {
   dead_letter: string | null
   source_id: string | null
   source_name: string | null
+  lapse_output: unknown
 }
 
 const leaseStatements = new Map<string, string>()
@@ -177,7 +185,8 @@ export function leaseStatement(bossSchema: string, table: string): string {
       j.retry_backoff, j.retry_delay_max, j.created_on,
       (extract(epoch from j.created_on) * 1000000)::int8::text as created_us,
       j.start_after, ${now} as leased_at, j.started_on is not null as started,
-      j.heartbeat_seconds, j.dead_letter, j.source_id, j.source_name`
+      j.heartbeat_seconds, j.dead_letter, j.source_id, j.source_name,
+      case when j.output ? 'value' then j.output end as lapse_output`
   leaseStatements.set(key, text)
   return text
 }

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import pg from 'pg'
 import type { Database } from '../db/database.ts'
 import { fromKysely, type PgBoss } from './boss.ts'
+import { OWNER_LOCK_RELEASED_OUTPUT } from './boss-failure.ts'
 
 /**
  * Owner locks: each worker process holds one session-level advisory lock, (namespace, key), on its
@@ -14,15 +15,6 @@ import { fromKysely, type PgBoss } from './boss.ts'
 
 /** The claim stamp's key in pg-boss's `output` (never `value`/`error`: those mean a failure). */
 export const LEASED_BY = 'leasedBy'
-
-/**
- * The output pg-boss's monitor writes on a claim whose heartbeat lapsed. A claim of a dead owner is
- * failed with the same output, so everything downstream (unstarted claims put back, terminal
- * failures recorded as "worker lost", lost attempts recorded at the next lease) is the one path.
- */
-export const HEARTBEAT_LAPSE_OUTPUT = Object.freeze({
-  value: Object.freeze({ message: 'job heartbeat timeout' }),
-})
 
 /** An owner lock: the namespace of the app (its schema) and the process's key in it. */
 export interface OwnerLockKey {
@@ -157,10 +149,13 @@ export async function unheldOwners(
 
 /**
  * Fails the active claims of a queue whose owners are dead, as pg-boss's monitor fails a claim whose
- * heartbeat lapsed (same statement, same output: {@link HEARTBEAT_LAPSE_OUTPUT}): retry, or failed
- * on the last attempt. In one transaction: the claims are locked and their owners' locks checked
- * again first, so a claim leased again meanwhile (by a live process, stamped with its key) is left
- * alone. Returns the ids failed.
+ * heartbeat lapsed (the same statement, and its output shape with a message of its own,
+ * OWNER_LOCK_RELEASED_OUTPUT in boss-failure.ts, so that everything downstream — unstarted claims put
+ * back, terminal failures recorded as "worker lost", lost attempts recorded at the next lease — is
+ * the one path, while the record says which detector spoke): retry, or failed on the last attempt.
+ * In one transaction: the claims are locked and their owners' locks checked again first, so a claim
+ * leased again meanwhile (by a live process, stamped with its key) is left alone. Returns the ids
+ * failed.
  */
 export async function failDeadOwnerClaims(
   db: Kysely<Database>,
@@ -181,7 +176,9 @@ export async function failDeadOwnerClaims(
       for update of j skip locked`.execute(trx)
     if (rows.length === 0) return []
     const fences = rows.map((r) => ({ id: r.id, retryCount: r.retry_count }))
-    const response = (await boss.fail(queue, fences, HEARTBEAT_LAPSE_OUTPUT, { db: fromKysely(trx) })) as {
+    const response = (await boss.fail(queue, fences, OWNER_LOCK_RELEASED_OUTPUT, {
+      db: fromKysely(trx),
+    })) as {
       settled?: string[]
     }
     return response.settled ?? rows.map((r) => r.id)

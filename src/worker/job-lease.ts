@@ -49,7 +49,13 @@ export class JobLease {
     if (retried.length > 0) {
       await recordLostAttempts(
         this.#d.db,
-        retried.map((j) => ({ taskId: j.id, task: j.task, queue, before: j.retryCount + 1 })),
+        retried.map((j) => ({
+          taskId: j.id,
+          task: j.task,
+          queue,
+          before: j.retryCount + 1,
+          error: j.lostError,
+        })),
       ).catch((err) => this.#d.log.warn({ err: (err as Error).message }, 'could not record lost attempts'))
     }
     return jobs.sort(byLeaseOrder)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { OWNER_GONE_MESSAGE, OWNER_LOCK_RELEASED_OUTPUT } from '../../src/queue/boss-failure.ts'
 import type { JobRow } from '../../src/queue/job.repository.ts'
 import { liveStatusOf as liveStatus, toLiveJob } from '../../src/queue/live-job.ts'
 
@@ -66,6 +67,11 @@ describe("a live job's error", () => {
       "pg-boss's lapsed heartbeat",
       job({ state: 'failed', output: lapse, started_on: new Date(1) }),
       { type: 'WorkerLost', message: lost, retryable: true },
+    ],
+    [
+      "a dead owner's claim, failed by a live worker's liveness pass",
+      job({ state: 'retry', output: OWNER_LOCK_RELEASED_OUTPUT, started_on: new Date(1) }),
+      { type: 'WorkerLost', message: OWNER_GONE_MESSAGE, retryable: true },
     ],
     [
       "pg-boss's expiry",

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EventBus } from '../../src/events/event-bus.ts'
 import { engineOf } from '../../src/internal.ts'
 import { createLogger } from '../../src/logger.ts'
+import { OWNER_GONE_MESSAGE } from '../../src/queue/boss-failure.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { Liveness, ownerLockKey } from '../../src/worker/liveness.ts'
 import type { QueueRunner } from '../../src/worker/queue-runner.ts'
@@ -114,12 +115,16 @@ describe('a killed worker, recovered through its owner lock', () => {
       [id],
     )
     expect(runs.rows[0].pids).toEqual([first.proc.pid, second.proc.pid])
-    // The attempt that died is recorded as a heartbeat lapse's would be: lost, WorkerLost.
+    // The attempt that died is recorded as a heartbeat lapse's would be (lost, WorkerLost), saying
+    // which detector found it: the owner lock, not a heartbeat (10 minutes here).
     const lost = await db.query(
-      `select attempt, outcome, error->>'type' as type from tasklane.task_attempt where task_id = $1`,
+      `select attempt, outcome, error->>'type' as type, error->>'message' as message
+       from tasklane.task_attempt where task_id = $1`,
       [id],
     )
-    expect(lost.rows).toEqual([{ attempt: 1, outcome: 'lost', type: 'WorkerLost' }])
+    expect(lost.rows).toEqual([
+      { attempt: 1, outcome: 'lost', type: 'WorkerLost', message: OWNER_GONE_MESSAGE },
+    ])
     const history = await db.query(
       `select count(*)::int as n from tasklane.task_history where task_id = $1`,
       [id],
@@ -160,7 +165,11 @@ describe('a killed worker, recovered through its owner lock', () => {
     ])
     // The one that was running spent its only attempt: failed, worker lost, recorded once.
     const killed = await producer.waitFor(running!.taskId, { timeout: '120s' })
-    expect(killed).toMatchObject({ status: 'failed', attempts: 1, error: { type: 'WorkerLost' } })
+    expect(killed).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { type: 'WorkerLost', message: OWNER_GONE_MESSAGE },
+    })
     await waitUntil(
       'the lost attempt in history',
       async () =>
