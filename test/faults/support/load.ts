@@ -11,7 +11,15 @@ export interface LoadOptions {
   url: string
   /** Requests per second, sent on a fixed schedule whatever the answers (open loop). */
   rate: number
-  /** Ticks that find this many requests unanswered send nothing (counted in `skipped`). */
+  /**
+   * Ticks that find this many requests unanswered send nothing (counted in `skipped`). Default 20: a
+   * server that keeps up has well under one in flight at these rates; one on a starved machine falls
+   * behind, and whatever the generator sends beyond this waits in the server's accept queue, each
+   * request for (requests ahead of it) / (the server's throughput). With 100 in flight that wait was
+   * seen at 15-30 s (database-restart at load ~20: the listening socket's accept queue held 56
+   * connections while a cold `serve` took them a few per second), so the 30 s request timeout of
+   * `request()` measured the machine instead of detecting a hung server.
+   */
   maxInFlight?: number
   body?: (n: number) => unknown
   /** Stop sending after this long (then `finished` resolves once every answer is in). */
@@ -27,7 +35,7 @@ export interface LoadOptions {
 export function startLoad({
   url,
   rate,
-  maxInFlight = 100,
+  maxInFlight = 20,
   body = (n) => ({ args: { n } }),
   durationMs,
 }: LoadOptions) {
@@ -83,19 +91,32 @@ export function startLoad({
     get skipped() {
       return skipped
     },
-    /** Resolves once `done(answers)` holds, checked after every answer. */
-    until(done: (answers: LoadAnswer[]) => boolean, timeoutMs = 60_000): Promise<void> {
+    /**
+     * Resolves once `done(answers)` holds, checked after every answer. Fails after `stallMs` without
+     * any answer (a hung server, or a generator that cannot send): a stall detector, not a clock on
+     * the condition. A loaded machine answers slowly but steadily, and how long the condition takes
+     * is the machine's speed (a fixed 60 s deadline on the whole wait failed at load ~20).
+     */
+    until(done: (answers: LoadAnswer[]) => boolean, stallMs = 60_000): Promise<void> {
       return new Promise((resolve, reject) => {
+        let t: NodeJS.Timeout
+        const arm = () => {
+          clearTimeout(t)
+          t = setTimeout(() => {
+            waiters.delete(check)
+            reject(
+              new Error(
+                `load: condition not met, and no answer for ${stallMs} ms (${answers.length} answers, ${inFlight.size} in flight)`,
+              ),
+            )
+          }, stallMs)
+        }
         const check = () => {
-          if (!done(answers)) return
+          if (!done(answers)) return arm()
           clearTimeout(t)
           waiters.delete(check)
           resolve()
         }
-        const t = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`load: condition not met after ${timeoutMs} ms (${answers.length} answers)`))
-        }, timeoutMs)
         waiters.add(check)
         check()
       })
