@@ -39,7 +39,7 @@ import {
   recoverUnstartedClaims,
 } from './lease.repository.ts'
 import { LIVE_STATES, NOT_ENDED, toLiveJob } from './live-job.ts'
-import { failDeadOwnerClaims, unheldOwners } from './owner-lock.repository.ts'
+import { clearOwnerStamp, failDeadOwnerClaims, unheldOwners } from './owner-lock.repository.ts'
 
 export interface BossJobStoreDeps {
   /** pg-boss, started and stopped by the store (boss.ts createBoss). */
@@ -209,6 +209,8 @@ export class BossJobStore implements JobStore {
 
   async cancel(db: SqlConnection, queue: string, taskId: string): Promise<boolean> {
     const response = commandResult(await this.#d.boss.cancel(queue, taskId, { db: fromKysely(db) }))
+    // pg-boss keeps output: a cancelled claim's owner stamp would come back with a resume.
+    if (response.affected > 0) await clearOwnerStamp(db, this.#d.bossSchema, queue, taskId)
     return response.affected > 0
   }
 
@@ -219,6 +221,8 @@ export class BossJobStore implements JobStore {
         ? await this.#d.boss.retry(job.queue, job.id, adapter)
         : await this.#d.boss.resume(job.queue, job.id, adapter),
     )
+    // A job cancelled while claimed before cancel cleared stamps may still carry one.
+    if (response.affected > 0) await clearOwnerStamp(db, this.#d.bossSchema, job.queue, job.id)
     return response.affected > 0
   }
 

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
+import { withoutOwnerStamp } from './owner-lock.repository.ts'
 
 /**
  * Reads of pg-boss's job table. pg-boss owns the table; tasklane only reads it here (all writes go
@@ -173,7 +174,8 @@ export async function terminalJobsWithoutHistory(
 
 /**
  * Hands leased jobs back to the queue without spending an attempt (graceful shutdown): clearing
- * started_on makes pg-boss's next claim keep retry_count as it is. Fenced on state and retry_count
+ * started_on makes pg-boss's next claim keep retry_count as it is; the owner stamp goes (whoever claims
+ * it next may not stamp it, and this process will be gone). Fenced on state and retry_count
  * so a job that was cancelled, or re-leased elsewhere, meanwhile is left alone.
  */
 export async function handBack(
@@ -185,7 +187,8 @@ export async function handBack(
   if (jobs.length === 0) return 0
   const result = await sql`
     update ${jobTable(bossSchema)}
-    set state = 'created', started_on = null, heartbeat_on = null
+    set state = 'created', started_on = null, heartbeat_on = null,
+      output = ${sql.raw(withoutOwnerStamp('output'))}
     where name = ${queue} and id = any(${jobs.map((j) => j.id)}::uuid[]) and state = 'active'
       and (id::text || ':' || retry_count::text) = any(${jobs.map((j) => `${j.id}:${j.retryCount}`)}::text[])`.execute(
     db,

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { PgBoss } from './boss.ts'
 import type { BossJobData } from './boss-job.ts'
-import { LEASED_BY } from './owner-lock.repository.ts'
+import { LEASED_BY, withoutOwnerStamp } from './owner-lock.repository.ts'
 
 /**
  * tasklane's own lease, start mark and recovery statements on pg-boss's job table.
@@ -177,7 +177,8 @@ export function leaseStatement(bossSchema: string, table: string): string {
       heartbeat_on = ${now},
       retry_count = case when j.started_on is not null then j.retry_count + 1 else j.retry_count end,
       -- The claim's owner: the tuple is rewritten anyway; pg-boss's complete and fail replace output.
-      output = case when $4::int is null then j.output
+      -- Unowned, a stamp left by an earlier claim is dropped: it would name a process that may be gone.
+      output = case when $4::int is null then ${withoutOwnerStamp('j.output')}
         else coalesce(j.output, '{}'::jsonb) || jsonb_build_object('${LEASED_BY}', $4::int) end
     from ranked r
     where j.name = $1 and j.id = r.id

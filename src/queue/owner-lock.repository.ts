@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import type { Database } from '../db/database.ts'
 import { fromKysely, type PgBoss } from './boss.ts'
 import { OWNER_LOCK_RELEASED_OUTPUT } from './boss-failure.ts'
@@ -16,7 +16,35 @@ import { OWNER_LOCK_RELEASED_OUTPUT } from './boss-failure.ts'
 /** The claim stamp's key in pg-boss's `output` (never `value`/`error`: those mean a failure). */
 export const LEASED_BY = 'leasedBy'
 
-/** An owner lock: the namespace of the app (its schema) and the process's key in it. */
+/**
+ * `column` (pg-boss's job output, SQL text) without the owner stamp; anything that is no object
+ * stays as it is. For every path that puts a claim back: a stamp that outlives its claim names a
+ * process that may be gone, and a later unstamped claim of the job would be judged by it.
+ * @example `set output = ${withoutOwnerStamp('j.output')}`
+ */
+export function withoutOwnerStamp(column: string): string {
+  return `case when jsonb_typeof(${column}) = 'object' then ${column} - '${LEASED_BY}' else ${column} end`
+}
+
+/**
+ * Drops the owner stamp from one job (any state): pg-boss's cancel, resume and retry keep output,
+ * so a cancelled claim's stamp would otherwise come back with the job. Returns whether it had one.
+ */
+export async function clearOwnerStamp(
+  db: Kysely<Database>,
+  bossSchema: string,
+  queue: string,
+  id: string,
+): Promise<boolean> {
+  const result = await sql`
+    update ${sql.table(`${bossSchema}.job`)} set output = output - ${LEASED_BY}
+    where name = ${queue} and id = ${id}::uuid and jsonb_typeof(output) = 'object' and output ? ${LEASED_BY}`.execute(
+    db,
+  )
+  return Number(result.numAffectedRows ?? 0) > 0
+}
+
+/** An owner lock: the namespace of the claims' pg-boss schema and the process's key in it. */
 export interface OwnerLockKey {
   namespace: number
   key: number
@@ -31,6 +59,9 @@ const HELD = (ns: number, key: unknown) => sql`exists (
 /**
  * Takes the owner lock on a session connection, without waiting. False when another session holds
  * it (the previous connection of this process, not yet gone; or, once in 2^31, another process).
+ * Held until that connection closes (taking it twice on one session stacks; never unlocked here).
+ * @throws a query error (the connection is gone)
+ * @example if (await tryOwnerLock(listenClient, { namespace: 12, key: 34 })) stampClaimsWith(34)
  */
 export async function tryOwnerLock(client: pg.ClientBase, lock: OwnerLockKey): Promise<boolean> {
   const { rows } = await client.query<{ held: boolean }>(
@@ -40,7 +71,11 @@ export async function tryOwnerLock(client: pg.ClientBase, lock: OwnerLockKey): P
   return rows[0]?.held === true
 }
 
-/** Whether any session holds the lock (reads pg_locks; works through any pooler). */
+/**
+ * Whether any session holds the lock (reads pg_locks; works through any pooler).
+ * @throws a query error (the connection is gone)
+ * @example await ownerLockHeld(client, { namespace: 12, key: 34 }) // false once its holder disconnected
+ */
 export async function ownerLockHeld(client: pg.ClientBase, lock: OwnerLockKey): Promise<boolean> {
   const { rows } = await client.query<{ held: boolean }>(
     `select exists (
@@ -54,77 +89,34 @@ export async function ownerLockHeld(client: pg.ClientBase, lock: OwnerLockKey): 
 }
 
 /**
- * Whether a session lock taken through `connectionString` is released when that client goes away:
- * true on a direct connection and through PgBouncer's session mode (its reset query unlocks); false
- * through transaction pooling, where the lock stays on a pooled server connection. The probe takes
- * the process's own lock on one connection, closes it, and watches from a second one for up to
- * `waitMs`. Where it answers false, the probe's lock that outlived its client is freed again
- * (releaseOutlivedLock) so that no pooled server connection keeps it.
- * @example const usable = await sessionLocksWork(url, { namespace: 12, key: 34 })
+ * Frees an owner lock that outlived its client on a pooled server connection (sessionLocksWork's
+ * probe through transaction pooling): the statement may run on that very connection (the pooler
+ * reuses it), then it unlocks; otherwise the holding connection is terminated, but only while it is
+ * idle, so no other client's transaction is cut (the pooler opens another when needed).
+ * @returns whether no session holds the lock afterwards
+ * @throws a query error (the connection is gone)
+ * @example if (!(await releaseOutlivedLock(watcher, lock))) retryLater()
  */
-export async function sessionLocksWork(
-  connectionString: string,
-  lock: OwnerLockKey,
-  waitMs = 5_000,
-): Promise<boolean> {
-  const connect = async () => {
-    const client = new pg.Client({ connectionString, application_name: 'tasklane-probe' })
-    client.on('error', () => {})
-    await client.connect()
-    return client
-  }
-  const holder = await connect()
-  let watcher: pg.Client | null = null
-  try {
-    if (!(await tryOwnerLock(holder, lock))) return false
-    watcher = await connect()
-    await holder.end()
-    const until = performance.now() + waitMs
-    while (performance.now() < until) {
-      if (!(await ownerLockHeld(watcher, lock))) return true
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    await releaseOutlivedLock(watcher, lock, until + waitMs)
-    return false
-  } finally {
-    await holder.end().catch(() => {})
-    await watcher?.end().catch(() => {})
-  }
-}
-
-/**
- * Frees the probe's lock where it outlived its client on a pooled server connection: left there, it
- * would sit on that connection for the connection's life, in front of every client the pooler hands
- * it to. The watcher's own statement may run on that very connection (the pooler reuses it): then it
- * unlocks. Otherwise the connection is terminated, but only while it is idle, so no other client's
- * transaction is cut (the pooler drops the closed connection and opens another when needed).
- * Best effort until `until` (performance.now() time); a failure is left to the pooler's server_lifetime.
- */
-async function releaseOutlivedLock(watcher: pg.ClientBase, lock: OwnerLockKey, until: number): Promise<void> {
-  while (performance.now() < until) {
-    const released = await watcher
-      .query(
-        `select case when l.pid = pg_backend_pid() then pg_advisory_unlock($1::int4, $2::int4)
-                     else pg_terminate_backend(l.pid) end
-         from pg_locks l join pg_stat_activity a on a.pid = l.pid
-         where l.locktype = 'advisory' and l.granted and l.objsubid = 2
-           and l.database = (select oid from pg_database where datname = current_database())
-           and l.classid = $1::int4::oid and l.objid = $2::int4::oid
-           and (l.pid = pg_backend_pid() or a.state = 'idle')`,
-        [lock.namespace, lock.key],
-      )
-      .then(() => ownerLockHeld(watcher, lock))
-      .then((held) => !held)
-      .catch(() => false)
-    if (released) return
-    await new Promise((r) => setTimeout(r, 20))
-  }
+export async function releaseOutlivedLock(client: pg.ClientBase, lock: OwnerLockKey): Promise<boolean> {
+  await client.query(
+    `select case when l.pid = pg_backend_pid() then pg_advisory_unlock($1::int4, $2::int4)
+                 else pg_terminate_backend(l.pid) end
+     from pg_locks l join pg_stat_activity a on a.pid = l.pid
+     where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+       and l.database = (select oid from pg_database where datname = current_database())
+       and l.classid = $1::int4::oid and l.objid = $2::int4::oid
+       and (l.pid = pg_backend_pid() or a.state = 'idle')`,
+    [lock.namespace, lock.key],
+  )
+  return !(await ownerLockHeld(client, lock))
 }
 
 /**
  * The owner keys stamped on active claims of these queues whose owner lock no session holds: their
  * owners' connections are gone (dead, or reconnecting: the caller tells the two apart, liveness.ts).
  * Reads pg-boss's live-state index job_i14 (name, state) for the active claims.
+ * @throws a query error
+ * @example await unheldOwners(db, 'pgboss', ['default'], ns) // [40961234]: one owner's lock is free
  */
 export async function unheldOwners(
   db: Kysely<Database>,
@@ -154,8 +146,10 @@ export async function unheldOwners(
  * back, terminal failures recorded as "worker lost", lost attempts recorded at the next lease — is
  * the one path, while the record says which detector spoke): retry, or failed on the last attempt.
  * In one transaction: the claims are locked and their owners' locks checked again first, so a claim
- * leased again meanwhile (by a live process, stamped with its key) is left alone. Returns the ids
- * failed.
+ * leased again meanwhile (by a live process, stamped with its key) is left alone. Claims row-locked
+ * by another transaction are skipped (a later pass finds them). Returns the ids failed.
+ * @throws a query error (the transaction is rolled back: nothing failed)
+ * @example await failDeadOwnerClaims(db, boss, 'pgboss', 'default', [40961234], ns) // ['0193…']
  */
 export async function failDeadOwnerClaims(
   db: Kysely<Database>,
