@@ -112,7 +112,8 @@ export async function startRuntime(
   // LISTEN is session state: behind a transaction-mode pooler it needs its own direct connection.
   const sessionUrl = resolveUrl(settings.listenUrl) ?? connectionString
   // The owner lock lives on that same connection. Probed before the pools open (within the budget).
-  const lock = ownerLockKey(settings.schema, settings.workerId)
+  // Namespaced by the pg-boss schema: the claims live there, whichever tasklane schema leased them.
+  const lock = ownerLockKey(settings.bossSchema, settings.workerId)
   // A server that refuses `options` is a pooler (PgBouncer): not probed, since through transaction
   // pooling the probe's lock would outlive its client on a pooled server connection.
   const sessionIsDirect =
@@ -140,12 +141,21 @@ export async function startRuntime(
     schema: settings.schema,
     dbBackend: settings.dbBackend,
   })
+  let liveness: Liveness | null = null
   const bus = new EventBus({
     connectionString: sessionUrl,
     eventsChannel: eventsChannel(settings.schema),
     wakeChannel: bossWakeChannel(bossSchema),
     log,
+    // Every LISTEN connection takes the owner lock before it counts as up: a reconnected worker holds
+    // it at once, and never stamps a claim with a key no session holds.
+    onSession: async (client) => {
+      await liveness?.adopt(client)
+    },
   })
+  if (ownerLock) {
+    liveness = new Liveness({ store, session: bus, lock: ownerLock, runners: () => r.runners, log })
+  }
   const publisher = new EventPublisher(db.kysely, log)
   const r: Runtime = {
     db,
@@ -157,7 +167,7 @@ export async function startRuntime(
     reader: new TaskReader(db.kysely, store, () => ctx.queueNames(), settings.heartbeatTimeoutMs),
     runners: [],
     heartbeat: null,
-    liveness: null,
+    liveness,
     maintenance: null,
     scheduler: null,
     stopEmbedded,
@@ -194,17 +204,8 @@ export async function startRuntime(
       busyMsTotal: () => ctx.busyMsTotal(),
     })
     await r.heartbeat.start()
-    if (ownerLock) {
-      r.liveness = new Liveness({
-        store,
-        session: bus,
-        lock: ownerLock,
-        runners: () => r.runners,
-        log,
-      })
-      // Holds the lock before the first lease.
-      await r.liveness.start()
-    }
+    // The lock was taken with the LISTEN connection (bus.start); passes judge other owners.
+    await r.liveness?.start()
     for (const runner of r.runners) runner.start()
   }
   if (supervise) {

@@ -10,9 +10,22 @@ export interface EventBusOptions {
   /** pg-boss's wake-up channel: its payload is the name of a queue that has new ready work. */
   wakeChannel: string
   log: Logger
-  /** Checks the LISTEN connection this often; a dead one is replaced. */
+  /** Checks the LISTEN connection this often; a dead one is replaced (default {@link KEEP_ALIVE_MS}). */
   keepAliveMs?: number
+  /**
+   * Session state to set up on every new LISTEN connection before it counts as connected (the
+   * worker's owner lock, worker/liveness.ts). A throw fails the attempt: the connection is closed and
+   * tried again after {@link RECONNECT_DELAY_MS}.
+   */
+  onSession?: (client: pg.ClientBase) => Promise<void>
 }
+
+/** How often the LISTEN connection is pinged by default. */
+export const KEEP_ALIVE_MS = 5_000
+/** How long a ping may take before its connection is taken for dead. */
+export const PING_TIMEOUT_MS = 3_000
+/** The wait between failed connection attempts (the first attempt after a loss is immediate). */
+export const RECONNECT_DELAY_MS = 500
 
 type Listener<T> = (value: T) => void
 
@@ -40,6 +53,17 @@ export class EventBus {
     this.#opts = opts
   }
 
+  /**
+   * The longest a live process's LISTEN connection can stay lost while the database answers: an
+   * unannounced loss is found by the next ping (keep-alive interval + ping timeout), then one
+   * reconnect delay (ms). A loss the server announces (pg_terminate_backend, a restart) is found at
+   * once. Liveness waits this long after its own reconnect before judging others (worker/liveness.ts).
+   * @example new EventBus({ ...opts, keepAliveMs: 5_000 }).reconnectWithinMs // 8_500
+   */
+  get reconnectWithinMs(): number {
+    return (this.#opts.keepAliveMs ?? KEEP_ALIVE_MS) + PING_TIMEOUT_MS + RECONNECT_DELAY_MS
+  }
+
   get connected(): boolean {
     return this.#connected
   }
@@ -49,7 +73,7 @@ export class EventBus {
     if (!this.#stopped) return
     this.#stopped = false
     await this.#connect()
-    this.#keepAlive = setInterval(() => void this.#ping(), this.#opts.keepAliveMs ?? 5_000)
+    this.#keepAlive = setInterval(() => void this.#ping(), this.#opts.keepAliveMs ?? KEEP_ALIVE_MS)
     this.#keepAlive.unref()
   }
 
@@ -98,8 +122,11 @@ export class EventBus {
   }
 
   /**
-   * Runs `fn` on the LISTEN connection if it is up (resolves undefined if not). For session state
-   * that must live and die with this connection: the worker's owner lock (worker/liveness.ts).
+   * Runs `fn` on the LISTEN connection if it is up (resolves undefined if not, without calling it).
+   * For session state that must live and die with this connection: the worker's owner lock
+   * (worker/liveness.ts). `fn` shares the connection with LISTEN: keep it to short queries.
+   * @throws whatever `fn` throws (a query on a connection that just dropped rejects)
+   * @example const held = await bus.withSession((c) => tryOwnerLock(c, lock)) // true | false | undefined
    */
   async withSession<T>(fn: (client: pg.ClientBase) => Promise<T>): Promise<T | undefined> {
     const client = this.#client
@@ -107,7 +134,11 @@ export class EventBus {
     return fn(client)
   }
 
-  /** Whether `client` (as passed to withSession) is the LISTEN connection, and up. */
+  /**
+   * Whether `client` (as passed to withSession or onSession) is the LISTEN connection, and up: false
+   * once it is lost, even before a new one replaces it. Never throws.
+   * @example if (bus.isSession(lockedOn)) stamp(key)
+   */
   isSession(client: pg.ClientBase): boolean {
     return this.#connected && this.#client === client
   }
@@ -132,6 +163,9 @@ export class EventBus {
       try {
         await client.connect()
         await client.query(`LISTEN "${this.#opts.eventsChannel}"; LISTEN "${this.#opts.wakeChannel}"`)
+        // Before the connection counts as connected: no one sees it without its session state. A
+        // throw (the connection dropped meanwhile) fails this attempt like a failed LISTEN.
+        await this.#opts.onSession?.(client)
       } catch (err) {
         client.end().catch(() => {})
         this.#opts.log.warn({ err: (err as Error).message }, 'event bus: LISTEN failed, retrying')
@@ -145,6 +179,7 @@ export class EventBus {
       const wasReconnect = this.#client !== null || this.#everConnected
       this.#client = client
       this.#connected = true
+      this.#connectedAt = performance.now()
       this.#everConnected = true
       if (wasReconnect) for (const l of this.#reconnectListeners) l()
     })().finally(() => {
@@ -160,15 +195,23 @@ export class EventBus {
     this.#client = null
     this.#connected = false
     client.end().catch(() => {})
-    if (!this.#stopped) this.#scheduleRetry()
+    // At once: a live process whose connection was cut (pg_terminate_backend, a pooler restart) must
+    // hold its owner lock again well within the grace other processes give it (worker/liveness.ts).
+    // Further attempts wait RECONNECT_DELAY_MS each, and so does one after a connection that died
+    // young (no tight loop against a server that accepts and drops).
+    if (this.#stopped) return
+    if (performance.now() - this.#connectedAt < RECONNECT_DELAY_MS) this.#scheduleRetry()
+    else void this.#connect()
   }
+
+  #connectedAt = 0
 
   #scheduleRetry() {
     if (this.#stopped || this.#retry) return
     this.#retry = setTimeout(() => {
       this.#retry = null
       void this.#connect()
-    }, 500)
+    }, RECONNECT_DELAY_MS)
     this.#retry.unref()
   }
 
@@ -181,7 +224,7 @@ export class EventBus {
     // A connection killed by pg_terminate_backend or a restart may not emit 'error' until it is
     // used: a cheap query every few seconds finds out.
     const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('ping timeout')), 3_000).unref(),
+      setTimeout(() => reject(new Error('ping timeout')), PING_TIMEOUT_MS).unref(),
     )
     try {
       await Promise.race([client.query('select 1'), timeout])

@@ -1,16 +1,18 @@
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EventBus } from '../../src/events/event-bus.ts'
 import { engineOf } from '../../src/internal.ts'
 import { createLogger } from '../../src/logger.ts'
 import { OWNER_GONE_MESSAGE } from '../../src/queue/boss-failure.ts'
+import { tryOwnerLock } from '../../src/queue/owner-lock.repository.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
-import { Liveness, ownerLockKey } from '../../src/worker/liveness.ts'
+import { LIVENESS_GRACE_MS, Liveness, ownerLockKey } from '../../src/worker/liveness.ts'
 import type { QueueRunner } from '../../src/worker/queue-runner.ts'
 import { waitUntil } from '../faults/support/wait.ts'
 import { type Child, spawnTs } from '../support/child-process.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
-import { fixtureTasks, hold } from './fixtures/fixture-tasks.ts'
+import { fixtureTasks, gate, hold } from './fixtures/fixture-tasks.ts'
 
 // Crash recovery on disconnect (worker/liveness.ts): a worker holds a session advisory lock for its
 // life and stamps its claims with the lock's key; when its connection closes, a live worker fails its
@@ -60,7 +62,8 @@ describe('a killed worker, recovered through its owner lock', () => {
     await child.waitForLine(/^ready$/)
     return child
   }
-  const namespace = () => ownerLockKey(engineOf(producer).settings.schema, 'any').namespace
+  const bossSchema = () => engineOf(producer).settings.bossSchema
+  const namespace = () => ownerLockKey(bossSchema(), 'any').namespace
   const claim = async (id: string) =>
     (
       await db.query(
@@ -71,20 +74,163 @@ describe('a killed worker, recovered through its owner lock', () => {
     ).rows[0]
 
   /**
-   * A liveness pass of this test process, on the default queue, with no grace: any owner it finds
-   * unheld on one pass, it fails on the next. The same code the workers run on a timer.
+   * A liveness pass of this test process, on the default queue, with no grace (unless given): any
+   * owner it finds unheld on one pass, it fails on the next. No settle period: it judges as a worker
+   * connected all along does. The same code the workers run on a timer.
    */
-  const observer = () =>
+  const observer = (graceMs = 0) =>
     new Liveness({
       store: engineOf(producer).store,
       session: bus,
-      lock: ownerLockKey(engineOf(producer).settings.schema, 'observer'),
+      lock: ownerLockKey(bossSchema(), 'observer'),
       runners: () => [
         { queue: 'default', recoverUnstarted: async () => {}, wake() {} } as unknown as QueueRunner,
       ],
       log: createLogger('silent'),
-      graceMs: 0,
+      graceMs,
+      settleMs: 0,
     })
+  const idle = { held: true, settling: false, unheld: 0, failed: 0 }
+
+  it('does not judge a claim by the stamp of an earlier claim that was handed back (its owner gone)', async () => {
+    const store = engineOf(producer).store
+    const [task] = await producer.addTasks(hold, [{ ms: 10 }])
+    const id = task!.taskId
+    // A process stamps its claim, hands it back at shutdown, and exits.
+    const gone = ownerLockKey(bossSchema(), 'gone')
+    const owner = new pg.Client({ connectionString: db.url })
+    await owner.connect()
+    expect(await tryOwnerLock(owner, gone)).toBe(true)
+    const [stamped] = await store.lease('default', 1, 1, gone.key)
+    expect(stamped?.id).toBe(id)
+    expect((await claim(id)).owner).toBe(gone.key)
+    expect(await store.handBack('default', [{ id, retryCount: stamped!.retryCount }])).toBe(1)
+    await owner.end()
+    // A live process leases it without a stamp (its lock not held yet, a pooler, pg-boss's fetch).
+    const [again] = await store.lease('default', 1, 1, null)
+    expect(again?.id).toBe(id)
+    const watch = observer()
+    expect(await watch.runOnce()).toEqual(idle)
+    expect(await watch.runOnce()).toEqual(idle)
+    expect(await claim(id)).toMatchObject({ state: 'active', retry_count: 0, owner: null })
+    await producer.cancel(id)
+  })
+
+  it('drops the stamp of a claim that is cancelled, so a resumed task is not judged by it', async () => {
+    const store = engineOf(producer).store
+    const [task] = await producer.addTasks(hold, [{ ms: 10 }])
+    const id = task!.taskId
+    const gone = ownerLockKey(bossSchema(), 'gone-too')
+    const owner = new pg.Client({ connectionString: db.url })
+    await owner.connect()
+    expect(await tryOwnerLock(owner, gone)).toBe(true)
+    expect((await store.lease('default', 1, 1, gone.key))[0]?.id).toBe(id)
+    await producer.cancel(id)
+    await owner.end()
+    await producer.retry(id)
+    expect(await claim(id)).toMatchObject({ state: 'created', owner: null })
+    await producer.cancel(id)
+  })
+
+  /** The backend pid holding an owner lock, or null. */
+  const lockHolder = async (key: number): Promise<number | null> =>
+    (
+      await db.query(
+        `select pid from pg_locks where locktype = 'advisory' and granted and objsubid = 2
+           and classid = $1::int4::oid and objid = $2::int4::oid`,
+        [namespace(), key],
+      )
+    ).rows[0]?.pid ?? null
+
+  it('takes the owner lock with every LISTEN connection, before it counts as up, and then settles before judging', async () => {
+    const lock = ownerLockKey(bossSchema(), 'reconnecting')
+    let liveness: Liveness | null = null
+    const own = new EventBus({
+      connectionString: db.url,
+      eventsChannel: 'owner_lock_test_own',
+      wakeChannel: 'owner_lock_test_own_wake',
+      log: createLogger('silent'),
+      onSession: async (client) => {
+        await liveness?.adopt(client)
+      },
+    })
+    liveness = new Liveness({
+      store: engineOf(producer).store,
+      session: own,
+      lock,
+      runners: () => [],
+      log: createLogger('silent'),
+    })
+    try {
+      await own.start()
+      // No pass has run: the lock came with the connection. A first lock settles nothing.
+      expect(liveness.leaseOwner()).toBe(lock.key)
+      expect(await liveness.runOnce()).toEqual(idle)
+      const first = await lockHolder(lock.key)
+      expect(first).not.toBeNull()
+      // Cut: the bus reconnects and the new connection holds the lock, still without a pass.
+      await db.query('select pg_terminate_backend($1)', [first])
+      const second = await waitUntil(
+        'the lock held on a new LISTEN connection',
+        () => lockHolder(lock.key),
+        (pid) => pid !== null && pid !== first,
+        { timeoutMs: 60_000 },
+      )
+      await waitUntil('the bus up again', async () => own.connected, Boolean, { timeoutMs: 60_000 })
+      expect(liveness.leaseOwner()).toBe(lock.key)
+      expect(await lockHolder(lock.key)).toBe(second)
+      // Just locked again: others may be reconnecting too, so it judges no one for the settle period
+      // (reconnectWithinMs + grace; far longer than this test takes to get here).
+      expect(own.reconnectWithinMs + LIVENESS_GRACE_MS).toBe(9_500)
+      expect(await liveness.runOnce()).toEqual({ held: true, settling: true, unheld: 0, failed: 0 })
+    } finally {
+      await own.stop()
+    }
+    expect(await lockHolder(lock.key)).toBeNull()
+  })
+
+  it('does not judge a live worker whose LISTEN connection was cut: it holds its lock again within the grace', async () => {
+    await db.query('truncate executions')
+    const worker = await spawn({ TASKLANE_WORKERS: '1' })
+    const [task] = await producer.addTasks(gate, [{}])
+    const id = task!.taskId
+    await worker.waitForLine(new RegExp(`^running ${id}$`))
+    const { owner } = await claim(id)
+    expect(typeof owner).toBe('number')
+    const cut = await lockHolder(owner)
+    expect(cut).not.toBeNull()
+    // Judged with the workers' real grace, pass after pass, from the moment its connection is cut
+    // until it holds its lock again, and once more after.
+    const watch = observer(LIVENESS_GRACE_MS)
+    expect(await watch.runOnce()).toEqual(idle)
+    await db.query('select pg_terminate_backend($1)', [cut])
+    const passes: { unheld: number; failed: number }[] = []
+    await waitUntil(
+      'the worker holding its lock on a new connection',
+      async () => {
+        passes.push(await watch.runOnce())
+        return lockHolder(owner)
+      },
+      (pid) => pid !== null && pid !== cut,
+      { timeoutMs: 60_000, everyMs: 50 },
+    )
+    passes.push(await watch.runOnce())
+    expect(passes.map((p) => p.failed)).toEqual(passes.map(() => 0))
+    expect(await claim(id)).toMatchObject({ state: 'active', retry_count: 0, owner })
+    // It finishes its attempt, which was never taken from it.
+    await db.query(`select pg_notify('gate', $1)`, [id])
+    expect(await producer.waitFor(id, { timeout: '120s' })).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+    })
+    const runs = await db.query('select attempt, pid from executions where task_id = $1', [id])
+    expect(runs.rows).toEqual([{ attempt: 1, pid: worker.proc.pid }])
+    console.log(
+      `[owner-lock] LISTEN connection cut: ${passes.length} passes with a ${LIVENESS_GRACE_MS} ms grace (${passes.filter((p) => p.unheld > 0).length} saw its lock free), none failed it`,
+    )
+    worker.proc.kill('SIGTERM')
+    expect((await worker.exited).code).toBe(0)
+  }, 600_000)
 
   it('leaves a live worker whose handler is busy alone, and runs its task again elsewhere once it is killed', async () => {
     const first = await spawn({ TASKLANE_WORKERS: '1' })
@@ -98,8 +244,8 @@ describe('a killed worker, recovered through its owner lock', () => {
     // Alive, its handler blocked on a 10-minute wait: its lock is held, so no pass judges it dead.
     const second = await spawn({ TASKLANE_WORKERS: '1' })
     const watch = observer()
-    expect(await watch.runOnce()).toEqual({ held: true, unheld: 0, failed: 0 })
-    expect(await watch.runOnce()).toEqual({ held: true, unheld: 0, failed: 0 })
+    expect(await watch.runOnce()).toEqual(idle)
+    expect(await watch.runOnce()).toEqual(idle)
     expect(await engineOf(producer).store.unheldOwners(['default'], namespace())).toEqual([])
     expect(await claim(id)).toEqual(stamped)
 
