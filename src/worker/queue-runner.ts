@@ -345,12 +345,17 @@ export class QueueRunner {
     }
     this.#running.set(job.id, entry)
     // then() with the cleanup on both paths rather than finally(): finally() costs two more
-    // promises and a closure per task.
+    // promises and a closure per task. #attempt records every outcome itself; a throw out of it (its
+    // own recording failed) is logged here, never re-thrown: callers start attempts with `void`, so a
+    // rejection would be unhandled (and end the process), and stop() awaits every done.
     entry.done = this.#attempt(entry).then(
       () => this.#attemptEnded(entry),
       (err) => {
         this.#attemptEnded(entry)
-        throw err
+        this.#d.log.error(
+          { err, taskId: job.id, queue: this.queue },
+          'attempt bookkeeping failed: its claim comes back by heartbeat or owner lock',
+        )
       },
     )
     return entry.done
