@@ -179,7 +179,6 @@ export class EventBus {
       const wasReconnect = this.#client !== null || this.#everConnected
       this.#client = client
       this.#connected = true
-      this.#connectedAt = performance.now()
       this.#everConnected = true
       if (wasReconnect) for (const l of this.#reconnectListeners) l()
     })().finally(() => {
@@ -197,14 +196,16 @@ export class EventBus {
     client.end().catch(() => {})
     // At once: a live process whose connection was cut (pg_terminate_backend, a pooler restart) must
     // hold its owner lock again well within the grace other processes give it (worker/liveness.ts).
-    // Further attempts wait RECONNECT_DELAY_MS each, and so does one after a connection that died
-    // young (no tight loop against a server that accepts and drops).
+    // Further attempts wait RECONNECT_DELAY_MS each, and at most one immediate attempt is made per
+    // RECONNECT_DELAY_MS (no tight loop against a server that accepts and drops).
     if (this.#stopped) return
-    if (performance.now() - this.#connectedAt < RECONNECT_DELAY_MS) this.#scheduleRetry()
-    else void this.#connect()
+    const now = performance.now()
+    if (now - this.#immediateAt < RECONNECT_DELAY_MS) return this.#scheduleRetry()
+    this.#immediateAt = now
+    void this.#connect()
   }
 
-  #connectedAt = 0
+  #immediateAt = Number.NEGATIVE_INFINITY
 
   #scheduleRetry() {
     if (this.#stopped || this.#retry) return

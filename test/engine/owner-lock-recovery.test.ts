@@ -204,6 +204,7 @@ describe('a killed worker, recovered through its owner lock', () => {
     const watch = observer(LIVENESS_GRACE_MS)
     expect(await watch.runOnce()).toEqual(idle)
     await db.query('select pg_terminate_backend($1)', [cut])
+    const cutAt = performance.now()
     const passes: { unheld: number; failed: number }[] = []
     await waitUntil(
       'the worker holding its lock on a new connection',
@@ -214,6 +215,7 @@ describe('a killed worker, recovered through its owner lock', () => {
       (pid) => pid !== null && pid !== cut,
       { timeoutMs: 60_000, everyMs: 50 },
     )
+    const relockedMs = Math.round(performance.now() - cutAt)
     passes.push(await watch.runOnce())
     expect(passes.map((p) => p.failed)).toEqual(passes.map(() => 0))
     expect(await claim(id)).toMatchObject({ state: 'active', retry_count: 0, owner })
@@ -226,7 +228,7 @@ describe('a killed worker, recovered through its owner lock', () => {
     const runs = await db.query('select attempt, pid from executions where task_id = $1', [id])
     expect(runs.rows).toEqual([{ attempt: 1, pid: worker.proc.pid }])
     console.log(
-      `[owner-lock] LISTEN connection cut: ${passes.length} passes with a ${LIVENESS_GRACE_MS} ms grace (${passes.filter((p) => p.unheld > 0).length} saw its lock free), none failed it`,
+      `[owner-lock] LISTEN connection cut: lock held again within ${relockedMs} ms; ${passes.length} passes with a ${LIVENESS_GRACE_MS} ms grace (${passes.filter((p) => p.unheld > 0).length} saw its lock free), none failed it`,
     )
     worker.proc.kill('SIGTERM')
     expect((await worker.exited).code).toBe(0)
