@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.ts'
 import { OWNER_GONE_MESSAGE } from '../../src/queue/boss-failure.ts'
 import { tryOwnerLock } from '../../src/queue/owner-lock.repository.ts'
 import type { Tasklane } from '../../src/tasklane.ts'
+import { defineTask } from '../../src/tasks/define-task.ts'
 import { LIVENESS_GRACE_MS, Liveness, ownerLockKey } from '../../src/worker/liveness.ts'
 import type { QueueRunner } from '../../src/worker/queue-runner.ts'
 import { waitUntil } from '../faults/support/wait.ts'
@@ -332,5 +333,36 @@ describe('a killed worker, recovered through its owner lock', () => {
     console.log(`[owner-lock] buffered claims: kill → completed elsewhere in ${recoveredMs} ms`)
     second.proc.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
+  }, 600_000)
+
+  it('reads the owner locks of another app on the same pg-boss schema in one namespace: its live claims are not judged dead', async () => {
+    // Another app (its own tasklane schema) leasing from the same pg-boss tables and queue.
+    const park = defineTask({
+      name: 'park',
+      run: (_args: Record<string, never>, ctx) =>
+        new Promise<void>((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+        ),
+    })
+    const other = await startTasklane(db.url, [park], {
+      migrate: true,
+      env: { TASKLANE_SCHEMA: 'other_app', TASKLANE_BOSS_SCHEMA: bossSchema(), TASKLANE_WORKERS: '1' },
+    })
+    try {
+      const { taskId } = await other.addTask(park, {})
+      const stamped = await waitUntil(
+        'the other app running its task',
+        () => claim(taskId),
+        (c) => c?.state === 'active' && c.started && typeof c.owner === 'number',
+        { timeoutMs: 120_000 },
+      )
+      const watch = observer()
+      expect(await watch.runOnce()).toEqual(idle)
+      expect(await watch.runOnce()).toEqual(idle)
+      expect(await claim(taskId)).toEqual(stamped)
+      await other.cancel(taskId)
+    } finally {
+      await other.stop()
+    }
   }, 600_000)
 })
