@@ -6,6 +6,9 @@ import type { Logger } from '../logger.ts'
 import { createTasklane } from '../tasklane.ts'
 import { loadTaskModule } from './task-module.ts'
 
+/** How long an idle keep-alive connection stays open (see below). */
+const KEEP_ALIVE_MS = 65_000
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
 export interface ServeOptions {
@@ -53,6 +56,14 @@ export async function runServe(o: ServeOptions): Promise<number> {
         resolve()
       })
     })
+    // Node closes a keep-alive connection 5 s after its last answer, and clients reuse one until 1 s
+    // before the `timeout=5` it advertises: a server stalled for more than that second (a loaded
+    // machine, a long GC) closes connections a client has just sent a request on, and the client sees
+    // ECONNRESET (a fault-test run saw 45 at once). 65 s, as advised behind load balancers whose idle
+    // timeout is 60 s, leaves that race to connections idle for a minute. Headers must time out later.
+    const node = server as unknown as { keepAliveTimeout: number; headersTimeout: number }
+    node.keepAliveTimeout = KEEP_ALIVE_MS
+    node.headersTimeout = KEEP_ALIVE_MS + 1_000
   }
   let stopping = false
   const shutdown = async (signal: string) => {

@@ -60,6 +60,8 @@ describe('tasklane serve', () => {
     await child.waitForLine(/listening on/)
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     expect(health.status).toBe(200)
+    // Idle keep-alive connections stay open 65 s (serve-command.ts: the reuse race of a stalled server).
+    expect(health.headers.get('keep-alive')).toBe('timeout=65')
     const ready = await fetch(`http://127.0.0.1:${port}/ready`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ status: 'ready' })
