@@ -1,6 +1,7 @@
 import type { Kysely, RawBuilder } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { EnqueueRequest } from '../enqueue/enqueue-request.ts'
+import type { TaskStatus } from '../events/event-types.ts'
 import type { RetryPolicy, TaskDefinition } from '../tasks/define-task.ts'
 import type { TraceCarrier } from '../telemetry/trace-context.ts'
 import type { ErrorInfo } from '../worker/error-info.ts'
@@ -168,14 +169,7 @@ export interface FailedClaim extends ClaimFence {
 }
 
 /** A live task's status as the store's row says it (tasklane's words). */
-export type LiveStatus =
-  | 'scheduled'
-  | 'queued'
-  | 'running'
-  | 'retrying'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
+export type LiveStatus = TaskStatus
 
 /** A job the store holds, in tasklane's terms. */
 export interface LiveJob {
