@@ -1,9 +1,12 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/database.ts'
 import type { EnqueueRequest } from '../enqueue/enqueue-request.ts'
+import { attemptsMade } from '../outcome/attempts.ts'
+import { retryDelayMs } from '../tasks/retry-delay.ts'
 import { commandResult, fromKysely, type PgBoss } from './boss.ts'
 import { errorOfOutput } from './boss-failure.ts'
 import { type BossJobData, bossSqlEnqueue, toBossJob } from './boss-job.ts'
+import { retryPolicyOfJob } from './boss-retry-policy.ts'
 import { deleteBossSchedule, listBossSchedules } from './boss-schedule.repository.ts'
 import {
   clearDeadLetter,
@@ -13,7 +16,7 @@ import {
   jobStates,
   listJobs,
   queuePosition,
-  setRetryStart,
+  setRetryStarts,
   terminalJobsWithoutHistory,
 } from './job.repository.ts'
 import { BossJobReads } from './job-reads.repository.ts'
@@ -39,7 +42,12 @@ import {
   recoverUnstartedClaims,
 } from './lease.repository.ts'
 import { LIVE_STATES, NOT_ENDED, toLiveJob } from './live-job.ts'
-import { clearOwnerStamp, failDeadOwnerClaims, unheldOwners } from './owner-lock.repository.ts'
+import {
+  clearOwnerStamp,
+  failDeadOwnerClaims,
+  lockDeadOwnerClaims,
+  unheldOwners,
+} from './owner-lock.repository.ts'
 
 export interface BossJobStoreDeps {
   /** pg-boss, started and stopped by the store (boss.ts createBoss). */
@@ -175,7 +183,21 @@ export class BossJobStore implements JobStore {
   }
 
   failDeadOwnerClaims(queue: string, owners: number[], namespace: number): Promise<string[]> {
-    return failDeadOwnerClaims(this.#d.db, this.#d.boss, this.#d.bossSchema, queue, owners, namespace)
+    const { db, boss, bossSchema } = this.#d
+    return db.transaction().execute(async (trx) => {
+      const claims = await lockDeadOwnerClaims(trx, bossSchema, queue, owners, namespace)
+      const failed = new Set(await failDeadOwnerClaims(trx, boss, queue, claims))
+      // A started claim spent its attempt: its retry waits the task's delay to the millisecond, as a
+      // failed attempt's does (fail below). An unstarted one is put back at once (recoverUnstarted).
+      const retries = claims
+        .filter((c) => c.started && failed.has(c.id))
+        .map((c) => ({
+          id: c.id,
+          delayMs: retryDelayMs(retryPolicyOfJob(c), attemptsMade(c.retryCount, true)),
+        }))
+      await setRetryStarts(trx, bossSchema, queue, retries)
+      return [...failed]
+    })
   }
 
   async complete(db: SqlConnection, queue: string, claims: ClaimFence[]): Promise<string[]> {
@@ -195,7 +217,7 @@ export class BossJobStore implements JobStore {
     const [state] = await jobStates(db, bossSchema, queue, [claim.id])
     if (state?.state === 'retry') {
       // pg-boss computes the retry's start in whole seconds; the policy the user gave ('200ms') applies.
-      await setRetryStart(db, bossSchema, queue, claim.id, claim.retryDelayMs)
+      await setRetryStarts(db, bossSchema, queue, [{ id: claim.id, delayMs: claim.retryDelayMs }])
       return 'retrying'
     }
     return state?.state === 'failed' ? 'failed' : 'retrying'
@@ -271,16 +293,7 @@ function toClaim(queue: string, r: LeaseRow): Claim {
     priority: r.priority,
     retryCount: r.retryCount,
     retryLimit: r.retryLimit,
-    retry: {
-      delayMs: r.data?.retryMs?.delay ?? r.retryDelay * 1000,
-      backoff: r.retryBackoff ? 'exponential' : 'fixed',
-      maxDelayMs:
-        r.data?.retryMs !== undefined
-          ? r.data.retryMs.maxDelay
-          : r.retryDelayMax != null
-            ? r.retryDelayMax * 1000
-            : null,
-    },
+    retry: retryPolicyOfJob(r),
     createdOn: r.createdOn,
     createdUs: r.createdUs,
     startAfter: r.startAfter,

@@ -7,7 +7,7 @@ import type { SqlEnqueueTarget } from './job-store.ts'
 /**
  * pg-boss's job data. `retryMs` keeps retry delays that are not whole seconds to the millisecond:
  * pg-boss's columns hold whole seconds (rounded up), which is what tasklane reads when it is absent
- * (an SQL enqueue path that takes a sub-second delay must write it). See worker/retry-delay.ts.
+ * (an SQL enqueue path that takes a sub-second delay must write it). See tasks/retry-delay.ts.
  */
 export interface BossJobData {
   task: string
@@ -50,7 +50,7 @@ export function toBossJob(r: EnqueueRequest, heartbeatSeconds: number): BossJobI
     ...(r.startAfter ? { startAfter: r.startAfter } : {}),
     retryLimit: retry.limit,
     // Whole seconds, rounded up: used only by pg-boss's own retries (a lost worker). A failed attempt's
-    // retry is scheduled by tasklane from data.retryMs, to the millisecond (worker/retry-delay.ts).
+    // retry is scheduled by tasklane from data.retryMs, to the millisecond (tasks/retry-delay.ts).
     retryDelay: Math.ceil(retry.delayMs / 1000),
     retryBackoff: retry.backoff === 'exponential',
     ...(retry.maxDelayMs !== null ? { retryDelayMax: Math.ceil(retry.maxDelayMs / 1000) } : {}),

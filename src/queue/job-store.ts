@@ -48,7 +48,9 @@ export interface JobStore {
   unheldOwners(queues: string[], namespace: number): Promise<number[]>
   /**
    * Fails the active claims of `queue` whose owners are dead, as a lapsed heartbeat fails them
-   * (checked again under the row locks). Returns the ids failed.
+   * (checked again under the row locks), in one transaction: a started claim spends its attempt and
+   * waits its retry delay to the millisecond; an unstarted one is left for recoverUnstarted to put
+   * back unspent. Returns the ids failed.
    */
   failDeadOwnerClaims(queue: string, owners: number[], namespace: number): Promise<string[]>
 

@@ -126,20 +126,23 @@ export async function clearDeadLetter(db: Kysely<Database>, bossSchema: string, 
 }
 
 /**
- * Sets when a job waiting to retry becomes ready: `delayMs` after the database's now, to the
- * millisecond. pg-boss computes the retry's start in whole seconds; tasklane overrides it inside the
- * same settle transaction, so the policy the user gave ('200ms') is the one that applies.
+ * Sets when jobs waiting to retry become ready: each `delayMs` after the database's now, to the
+ * millisecond. pg-boss computes a retry's start in whole seconds; tasklane overrides it inside the
+ * same transaction that failed the attempt, so the policy the user gave ('200ms') is the one that
+ * applies. Jobs no longer waiting to retry (failed for good) are left alone.
+ * @example await setRetryStarts(trx, 'pgboss', 'default', [{ id: '0193…', delayMs: 200 }])
  */
-export async function setRetryStart(
+export async function setRetryStarts(
   db: Kysely<Database>,
   bossSchema: string,
   queue: string,
-  id: string,
-  delayMs: number,
+  starts: { id: string; delayMs: number }[],
 ): Promise<void> {
-  await sql`update ${jobTable(bossSchema)}
-    set start_after = ${sql.id(bossSchema, 'job_now')}() + ${delayMs} * interval '1 millisecond'
-    where name = ${queue} and id = ${id}::uuid and state = 'retry'`.execute(db)
+  if (starts.length === 0) return
+  await sql`update ${jobTable(bossSchema)} j
+    set start_after = ${sql.id(bossSchema, 'job_now')}() + s.delay_ms * interval '1 millisecond'
+    from unnest(${starts.map((s) => s.id)}::uuid[], ${starts.map((s) => s.delayMs)}::int8[]) as s(id, delay_ms)
+    where j.name = ${queue} and j.id = s.id and j.state = 'retry'`.execute(db)
 }
 
 /** Current state of jobs by id (inside a settle transaction, after pg-boss's fail()). */

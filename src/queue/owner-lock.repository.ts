@@ -3,6 +3,7 @@ import type pg from 'pg'
 import type { Database } from '../db/database.ts'
 import { fromKysely, type PgBoss } from './boss.ts'
 import { OWNER_LOCK_RELEASED_OUTPUT } from './boss-failure.ts'
+import type { BossJobData } from './boss-job.ts'
 
 /**
  * Owner locks: each worker process holds one session-level advisory lock, (namespace, key), on its
@@ -139,42 +140,66 @@ export async function unheldOwners(
   return rows.map((r) => Number(r.owner))
 }
 
+/** A claim of a dead owner, locked for failing: its fence and what its retry needs. */
+export interface DeadOwnerClaim {
+  id: string
+  retryCount: number
+  /** Its handler started (an attempt is spent); an unstarted one is put back unspent instead. */
+  started: boolean
+  data: BossJobData | null
+  retryDelay: number
+  retryBackoff: boolean
+  retryDelayMax: number | null
+}
+
 /**
- * Fails the active claims of a queue whose owners are dead, as pg-boss's monitor fails a claim whose
- * heartbeat lapsed (the same statement, and its output shape with a message of its own,
- * OWNER_LOCK_RELEASED_OUTPUT in boss-failure.ts, so that everything downstream — unstarted claims put
- * back, terminal failures recorded as "worker lost", lost attempts recorded at the next lease — is
- * the one path, while the record says which detector spoke): retry, or failed on the last attempt.
- * In one transaction: the claims are locked and their owners' locks checked again first, so a claim
- * leased again meanwhile (by a live process, stamped with its key) is left alone. Claims row-locked
- * by another transaction are skipped (a later pass finds them). Returns the ids failed.
- * @throws a query error (the transaction is rolled back: nothing failed)
- * @example await failDeadOwnerClaims(db, boss, 'pgboss', 'default', [40961234], ns) // ['0193…']
+ * Locks the active claims of a queue whose owners are dead, for {@link failDeadOwnerClaims}: their
+ * owners' locks are checked again under the row locks, so a claim leased again meanwhile (by a live
+ * process, stamped with its key) is left alone. Claims row-locked by another transaction are skipped
+ * (a later pass finds them). Call it inside the transaction that fails them.
+ * @throws a query error
  */
-export async function failDeadOwnerClaims(
-  db: Kysely<Database>,
-  boss: PgBoss,
+export async function lockDeadOwnerClaims(
+  trx: Kysely<Database>,
   bossSchema: string,
   queue: string,
   owners: number[],
   namespace: number,
-): Promise<string[]> {
+): Promise<DeadOwnerClaim[]> {
   if (owners.length === 0) return []
-  return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ id: string; retry_count: number }>`
-      select j.id, j.retry_count from ${sql.table(`${bossSchema}.job`)} j
-      where j.name = ${queue} and j.state = 'active'
-        and (j.output->>${LEASED_BY})::int = any(${owners}::int[])
-        and not ${HELD(namespace, sql`(j.output->>${LEASED_BY})::int`)}
-      order by j.id
-      for update of j skip locked`.execute(trx)
-    if (rows.length === 0) return []
-    const fences = rows.map((r) => ({ id: r.id, retryCount: r.retry_count }))
-    const response = (await boss.fail(queue, fences, OWNER_LOCK_RELEASED_OUTPUT, {
-      db: fromKysely(trx),
-    })) as {
-      settled?: string[]
-    }
-    return response.settled ?? rows.map((r) => r.id)
-  })
+  const { rows } = await sql<DeadOwnerClaim>`
+    select j.id, j.retry_count as "retryCount", j.started_on is not null as started, j.data,
+      j.retry_delay as "retryDelay", j.retry_backoff as "retryBackoff", j.retry_delay_max as "retryDelayMax"
+    from ${sql.table(`${bossSchema}.job`)} j
+    where j.name = ${queue} and j.state = 'active'
+      and (j.output->>${LEASED_BY})::int = any(${owners}::int[])
+      and not ${HELD(namespace, sql`(j.output->>${LEASED_BY})::int`)}
+    order by j.id
+    for update of j skip locked`.execute(trx)
+  return rows
+}
+
+/**
+ * Fails claims of dead owners ({@link lockDeadOwnerClaims}, same transaction) as pg-boss's monitor
+ * fails a claim whose heartbeat lapsed: the same statement, and its output shape with a message of its
+ * own (OWNER_LOCK_RELEASED_OUTPUT in boss-failure.ts), so that everything downstream — unstarted
+ * claims put back, terminal failures recorded as "worker lost", lost attempts recorded at the next
+ * lease — is the one path, while the record says which detector spoke. pg-boss schedules the retries
+ * in whole seconds; the caller sets them to the millisecond (setRetryStarts) in the same transaction.
+ * Returns the ids failed.
+ * @throws a query error (roll the transaction back: nothing failed)
+ * @example await failDeadOwnerClaims(trx, boss, 'default', await lockDeadOwnerClaims(trx, 'pgboss', 'default', [40961234], ns)) // ['0193…']
+ */
+export async function failDeadOwnerClaims(
+  trx: Kysely<Database>,
+  boss: PgBoss,
+  queue: string,
+  claims: Pick<DeadOwnerClaim, 'id' | 'retryCount'>[],
+): Promise<string[]> {
+  if (claims.length === 0) return []
+  const fences = claims.map((c) => ({ id: c.id, retryCount: c.retryCount }))
+  const response = (await boss.fail(queue, fences, OWNER_LOCK_RELEASED_OUTPUT, { db: fromKysely(trx) })) as {
+    settled?: string[]
+  }
+  return response.settled ?? claims.map((c) => c.id)
 }

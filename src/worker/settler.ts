@@ -5,10 +5,10 @@ import { isDatabaseUnavailable } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { recordOutcomes, type TaskOutcome } from '../outcome/outcome-recorder.ts'
 import type { JobStore } from '../queue/job-store.ts'
+import { retryDelayMs } from '../tasks/retry-delay.ts'
 import { describeError, type ErrorInfo } from './error-info.ts'
 import { attemptNumber, fence, type LeasedJob, snapshotOfLease } from './leased-job.ts'
 import { clip, isRefused, OutcomeNotStoredError } from './outcome-limits.ts'
-import { retryDelayMs } from './retry-delay.ts'
 
 export interface Completion {
   job: LeasedJob

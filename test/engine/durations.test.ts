@@ -5,7 +5,7 @@ import { parseDuration } from '../../src/duration.ts'
 import { engineOf } from '../../src/internal.ts'
 import { createTasklane, type Tasklane } from '../../src/tasklane.ts'
 import { defineTask, type TaskDefinition } from '../../src/tasks/define-task.ts'
-import { retryDelayMs } from '../../src/worker/retry-delay.ts'
+import { retryDelayMs } from '../../src/tasks/retry-delay.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { startTasklane } from '../support/tasklane.ts'
 

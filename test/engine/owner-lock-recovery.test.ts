@@ -134,6 +134,55 @@ describe('a killed worker, recovered through its owner lock', () => {
     await producer.cancel(id)
   })
 
+  it("retries a dead owner's started task after its retry delay to the millisecond, not pg-boss's whole seconds", async () => {
+    const store = engineOf(producer).store
+    /**
+     * One dead owner's started claim, failed by the store: the retry's start less the database's
+     * clock just before and just after the failing transaction. pg-boss alone would give 1 s.
+     */
+    const failOneDeadClaim = async (label: string, retry: { delay: string; backoff?: 'exponential' }) => {
+      const { taskId: id } = await producer.addTask(hold, { ms: 10 }, { retry: { limit: 3, ...retry } })
+      const gone = ownerLockKey(bossSchema(), label)
+      const owner = new pg.Client({ connectionString: db.url })
+      await owner.connect()
+      expect(await tryOwnerLock(owner, gone)).toBe(true)
+      const [leased] = await store.lease('default', 1, 1, gone.key)
+      expect(leased).toMatchObject({ id, started: true })
+      await owner.end()
+      const clock = async () => (await db.query('select clock_timestamp() as t')).rows[0].t as Date
+      const before = await clock()
+      expect(await store.failDeadOwnerClaims('default', [gone.key], namespace())).toEqual([id])
+      const after = await clock()
+      const { rows } = await db.query('select state, start_after from pgboss.job where id = $1', [id])
+      await producer.cancel(id)
+      return {
+        state: rows[0].state,
+        fromBefore: rows[0].start_after.getTime() - before.getTime(),
+        fromAfter: rows[0].start_after.getTime() - after.getTime(),
+        window: after.getTime() - before.getTime(),
+      }
+    }
+    // The retry's start is "delay after the failing transaction's clock", which lies between before
+    // and after. A window wider than 500 ms could not tell 200 ms from pg-boss's 1 s apart, so on a
+    // machine too loaded for that, the case is tried again (a few times) rather than asserted loosely.
+    const narrow = async (label: string, retry: { delay: string; backoff?: 'exponential' }) => {
+      for (let i = 0; i < 5; i++) {
+        const r = await failOneDeadClaim(`${label}-${i}`, retry)
+        if (r.window < 500) return r
+      }
+      throw new Error('five failing transactions each took over 500 ms: too loaded to tell 200 ms from 1 s')
+    }
+    const fixed = await narrow('ms-fixed', { delay: '200ms' })
+    expect(fixed.state).toBe('retry')
+    expect(fixed.fromBefore).toBeGreaterThanOrEqual(200)
+    expect(fixed.fromAfter).toBeLessThanOrEqual(200)
+    // Exponential, first retry: 150 ms × 2^0 × [1, 2), so [150, 300) ms (pg-boss: [1, 2) s).
+    const grown = await narrow('ms-exponential', { delay: '150ms', backoff: 'exponential' })
+    expect(grown.state).toBe('retry')
+    expect(grown.fromBefore).toBeGreaterThanOrEqual(150)
+    expect(grown.fromAfter).toBeLessThan(300)
+  })
+
   /** The backend pid holding an owner lock, or null. */
   const lockHolder = async (key: number): Promise<number | null> =>
     (

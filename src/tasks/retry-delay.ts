@@ -1,4 +1,4 @@
-import type { RetryPolicy } from '../tasks/define-task.ts'
+import type { RetryPolicy } from './define-task.ts'
 
 /**
  * The wait, in whole milliseconds, before the retry that follows failed attempt `attempt` (1-based).
