@@ -224,11 +224,8 @@ export class EventBus {
     }
     // A connection killed by pg_terminate_backend or a restart may not emit 'error' until it is
     // used: a cheap query every few seconds finds out.
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('ping timeout')), PING_TIMEOUT_MS).unref(),
-    )
     try {
-      await Promise.race([client.query('select 1'), timeout])
+      await Promise.race([client.query('select 1'), pingDeadline()])
     } catch {
       this.#lost(client)
     }
@@ -257,4 +254,18 @@ export class EventBus {
       }
     }
   }
+}
+
+/**
+ * Rejects once a ping has gone unanswered for {@link PING_TIMEOUT_MS}, counting only time this process
+ * could have read the answer in. When the timer fires, the answer may already sit unread in the
+ * socket: the event loop was blocked (a CPU-bound inline handler, a long GC pause) and runs due timers
+ * before it reads sockets. So the verdict waits one turn of the loop (setImmediate runs after the
+ * pending I/O is read). Taking such a connection for dead would close it, and with it this process's
+ * owner lock: other workers could then judge a live, merely busy process dead (worker/liveness.ts).
+ */
+function pingDeadline(): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    setTimeout(() => setImmediate(() => reject(new Error('ping timeout'))), PING_TIMEOUT_MS).unref()
+  })
 }
