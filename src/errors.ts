@@ -108,6 +108,16 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/**
+ * A pool checkout that timed out waiting for a connection to come free (node-postgres's pool, after
+ * its connectionTimeoutMillis): the database may be fine and this process's pool busy. One kind of
+ * {@link isDatabaseUnavailable}, told apart so the 503's message does not claim an outage.
+ */
+export function isPoolCheckoutTimeout(err: unknown): boolean {
+  const message = (err as { message?: unknown } | null)?.message
+  return typeof message === 'string' && /timeout exceeded when trying to connect/i.test(message)
+}
+
 /** Errors whose cause is a lost or refused database connection: the API answers 503 for these. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null

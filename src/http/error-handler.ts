@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { type ErrorDetail, isDatabaseUnavailable, TasklaneError } from '../errors.ts'
+import { type ErrorDetail, isDatabaseUnavailable, isPoolCheckoutTimeout, TasklaneError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { ErrorSchema } from './schemas.ts'
 
@@ -29,11 +29,20 @@ const HTTP_CODES: Partial<Record<number, string>> = {
   415: 'unsupported_media_type',
 }
 
-function unavailable(err: unknown): boolean {
+/** The error in `err`'s cause chain that makes the database unavailable to this request, if any. */
+function unavailable(err: unknown): unknown {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isDatabaseUnavailable(e)) return true
+    if (isDatabaseUnavailable(e)) return e
   }
-  return false
+  return undefined
+}
+
+/** What a 503 says: an outage, or a pool with no connection free in time (not an outage). */
+function unavailableMessage(cause: unknown, retryAfterSeconds: number): string {
+  const why = (cause as Error).message
+  return isPoolCheckoutTimeout(cause)
+    ? `no database connection came free in time: this process's connection pool is busy (raise TASKLANE_MAX_CONNECTIONS or maxConnections, or send fewer requests at once), or the database is slow to answer: retry in ${retryAfterSeconds} s (${why})`
+    : `the database is unreachable: retry in ${retryAfterSeconds} s (${why})`
 }
 
 export interface ErrorHandlerOptions {
@@ -53,14 +62,10 @@ export function errorHandler({ log, retryAfterSeconds = 5 }: ErrorHandlerOptions
       if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="tasklane"')
       return errorJson(c, err.status as ContentfulStatusCode, err.code, err.message, err.details)
     }
-    if (unavailable(err)) {
+    const cause = unavailable(err)
+    if (cause) {
       c.header('Retry-After', String(retryAfterSeconds))
-      return errorJson(
-        c,
-        503,
-        'database_unavailable',
-        `the database is unreachable: retry in ${retryAfterSeconds} s (${err.message})`,
-      )
+      return errorJson(c, 503, 'database_unavailable', unavailableMessage(cause, retryAfterSeconds))
     }
     if (err instanceof HTTPException) {
       const code = HTTP_CODES[err.status] ?? 'http_error'
@@ -115,7 +120,7 @@ export function errorResponses<const S extends number>(...statuses: S[]) {
     409: 'state conflict, or idempotency key reused with a different body',
     413: 'body over the size limit',
     415: 'body is not application/json',
-    503: 'database unreachable; see Retry-After',
+    503: 'database unreachable, or no connection free in time; see Retry-After',
   }
   return Object.fromEntries(
     statuses.map((s) => [
