@@ -17,19 +17,22 @@ export interface Child<Ready> {
 const CHILDREN = new URL('./children/', import.meta.url)
 
 /**
- * Starts scripts/bench/children/<name>.ts under the same Node (the `node` devDependency when run
- * through npx) with tsx, as bin/tasklane.js runs tasklane in production.
+ * Starts scripts/bench/children/<name> under the same Node (the `node` devDependency when run
+ * through npx): `<name>.ts` with tsx, `<name>.mjs` as plain JavaScript (one that imports the compiled
+ * package, as users run it).
  */
 export async function startChild<Ready>(
   name: string,
   env: Record<string, string>,
   { readyTimeoutMs = 60_000, nodeArgs = [] as string[] } = {},
 ): Promise<Child<Ready>> {
-  const file = fileURLToPath(new URL(`${name}.ts`, CHILDREN))
+  const plain = name.endsWith('.mjs')
+  const file = fileURLToPath(new URL(plain ? name : `${name}.ts`, CHILDREN))
   // BENCH_CHILD_CPU_PROF=DIR: every child writes a .cpuprofile there when it exits (profiling).
   const profDir = process.env.BENCH_CHILD_CPU_PROF
   const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []
-  const child = spawn(process.execPath, [...profArgs, ...nodeArgs, '--import', 'tsx', file], {
+  const loader = plain ? [] : ['--import', 'tsx']
+  const child = spawn(process.execPath, [...profArgs, ...nodeArgs, ...loader, file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

@@ -1,6 +1,8 @@
 // Scenarios only tasklane has an equivalent for: its HTTP enqueue endpoint, its stats endpoints
 // over a large history, and the memory of a worker process. Servers and workers run in child
 // processes so the load generator and the measuring parent never share their event loop or RSS.
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { startChild } from './child.ts'
@@ -179,7 +181,11 @@ export const stats1m: Scenario = {
   },
 }
 
-/** Peak RSS of a worker process (concurrency 10, the default prefetch) draining a preloaded backlog. */
+/**
+ * Peak RSS of a worker process (concurrency 10, the default prefetch) draining a preloaded backlog,
+ * run as users run it: plain Node on dist/, which is built first (the sources may have changed since
+ * `npm install` built it); under tsx, the loader alone added ~38 MB.
+ */
 export const memory: Scenario = {
   name: 'memory',
   systems: ['tasklane'],
@@ -189,17 +195,24 @@ export const memory: Scenario = {
     for (let i = 0; i < scale.memoryTasks; i += CHUNK) {
       await tasklane.enqueueBatch(Array.from({ length: CHUNK }, () => ({ t: 0 })))
     }
-    const worker = await startChild<{ ready: true }>('memory-worker', { DATABASE_URL: dbUrl })
+    execFileSync(process.execPath, [fileURLToPath(new URL('../build.mjs', import.meta.url))], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    const worker = await startChild<{ ready: true }>('memory-worker.mjs', { DATABASE_URL: dbUrl })
     try {
       const r = (await worker.next()) as {
         maxRssMb: number
         sampledPeakRssMb: number
+        heapTotalPeakMb: number
         startRssMb: number
         seconds: number
       }
       return [
         fig('memory', 'tasklane', r.maxRssMb, 'peak RSS MB'),
         fig('memory', 'tasklane', r.sampledPeakRssMb, 'peak RSS while draining MB'),
+        // Where it goes: what the process holds once its modules are loaded, and V8's heap at most.
+        fig('memory', 'tasklane', r.startRssMb, 'RSS after imports MB'),
+        fig('memory', 'tasklane', r.heapTotalPeakMb, 'heap total peak MB'),
         fig('memory', 'tasklane', scale.memoryTasks / r.seconds, 'tasks/s'),
       ]
     } finally {

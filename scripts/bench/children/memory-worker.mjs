@@ -1,0 +1,71 @@
+// A `tasklane worker`-like process draining a preloaded backlog (concurrency 10, the default prefetch),
+// run as users run tasklane: plain Node on the compiled package (`tasklane` resolves to this
+// package's own exports, dist/), no TypeScript loader. The memory scenario builds dist/ first.
+// Prints {"ready": true} once started, then, when no task of the queue is left unsettled,
+// {"maxRssMb", "sampledPeakRssMb", "startRssMb", "seconds", …}. maxRSS (getrusage) is the peak over
+// the whole life of the process, start-up included: the conservative figure.
+import pg from 'pg'
+import pino from 'pino'
+import { createTasklane, defineTask, loadConfig } from 'tasklane'
+
+// Kept in step with scripts/bench/tasklane.system.ts (BENCH_TASK, BENCH_QUEUE): a .mjs cannot import it.
+const BENCH_TASK = 'bench'
+const BENCH_QUEUE = 'default'
+const level = process.env.BENCH_LOG_LEVEL ?? 'warn'
+// stderr: stdout carries the JSON protocol lines.
+const logger = pino({ level }, pino.destination({ dest: 2, sync: false }))
+
+const mb = (bytes) => bytes / 1024 / 1024
+let sampledPeak = 0
+let heapPeak = 0
+let externalPeak = 0
+const sampler = setInterval(() => {
+  const m = process.memoryUsage()
+  sampledPeak = Math.max(sampledPeak, mb(m.rss))
+  heapPeak = Math.max(heapPeak, mb(m.heapTotal))
+  externalPeak = Math.max(externalPeak, mb(m.external + m.arrayBuffers))
+}, 20)
+
+const bench = defineTask({ name: BENCH_TASK, queue: BENCH_QUEUE, run: () => null })
+const tasks = createTasklane({
+  databaseUrl: process.env.DATABASE_URL,
+  config: loadConfig({ LOG_LEVEL: level }),
+  logger,
+  tasks: [bench],
+  migrate: false,
+  supervise: false,
+  workers: 10,
+  poolSize: 10,
+  // MEMORY_POOL_MB: tasklane's own memory budget (stop leasing above it); unset = none.
+  ...(process.env.MEMORY_POOL_MB ? { memoryPoolMb: Number(process.env.MEMORY_POOL_MB) } : {}),
+})
+// One connection of the bench's own, counted in the RSS like the sampler: a few hundred KB.
+const counter = new pg.Client({ connectionString: process.env.DATABASE_URL })
+const startRssMb = mb(process.memoryUsage.rss())
+const t0 = performance.now()
+await tasks.start()
+await counter.connect()
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
+const unsettled = async () =>
+  Number(
+    (
+      await counter.query(`select count(*) as n from pgboss.job where name = $1 and state < 'completed'`, [
+        BENCH_QUEUE,
+      ])
+    ).rows[0].n,
+  )
+while ((await unsettled()) > 0) await new Promise((r) => setTimeout(r, 200))
+const seconds = (performance.now() - t0) / 1000
+clearInterval(sampler)
+await counter.end()
+await tasks.stop({ timeout: 5_000 })
+const report = {
+  maxRssMb: process.resourceUsage().maxRSS / 1024,
+  sampledPeakRssMb: sampledPeak,
+  heapTotalPeakMb: heapPeak,
+  externalPeakMb: externalPeak,
+  startRssMb,
+  seconds,
+}
+process.stdout.write(`${JSON.stringify(report)}\n`)
+process.exit(0)
