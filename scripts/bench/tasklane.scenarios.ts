@@ -2,6 +2,7 @@
 // over a large history, and the memory of a worker process. Servers and workers run in child
 // processes so the load generator and the measuring parent never share their event loop or RSS.
 import { execFileSync } from 'node:child_process'
+import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import pg from 'pg'
@@ -183,8 +184,8 @@ export const stats1m: Scenario = {
 
 /**
  * Peak RSS of a worker process (concurrency 10, the default prefetch) draining a preloaded backlog,
- * run as users run it: plain Node on dist/, which is built first (the sources may have changed since
- * `npm install` built it); under tsx, the loader alone added ~38 MB.
+ * run as users run it: plain Node on the compiled package, built first into a folder of its own (the
+ * sources may have changed since `npm install` built dist/); under tsx, the loader added ~15 MB.
  */
 export const memory: Scenario = {
   name: 'memory',
@@ -195,10 +196,23 @@ export const memory: Scenario = {
     for (let i = 0; i < scale.memoryTasks; i += CHUNK) {
       await tasklane.enqueueBatch(Array.from({ length: CHUNK }, () => ({ t: 0 })))
     }
-    execFileSync(process.execPath, [fileURLToPath(new URL('../build.mjs', import.meta.url))], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+    // A build of its own: `npm pack` (the package test, beside the smoke run) rewrites dist/.
+    const outDir = `bench-results/build-${process.pid}`
+    execFileSync(
+      process.execPath,
+      [fileURLToPath(new URL('../build.mjs', import.meta.url)), `--out-dir=${outDir}`],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    )
+    const entry = fileURLToPath(new URL(`../../${outDir}/src/index.js`, import.meta.url))
+    const worker = await startChild<{ ready: true }>('memory-worker.mjs', {
+      DATABASE_URL: dbUrl,
+      TASKLANE_ENTRY: entry,
+    }).catch(async (err) => {
+      await rm(new URL(`../../${outDir}`, import.meta.url), { recursive: true, force: true })
+      throw err
     })
-    const worker = await startChild<{ ready: true }>('memory-worker.mjs', { DATABASE_URL: dbUrl })
     try {
       const r = (await worker.next()) as {
         maxRssMb: number
@@ -217,6 +231,7 @@ export const memory: Scenario = {
       ]
     } finally {
       await worker.stop()
+      await rm(new URL(`../../${outDir}`, import.meta.url), { recursive: true, force: true })
     }
   },
 }

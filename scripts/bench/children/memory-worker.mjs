@@ -1,12 +1,13 @@
 // A `tasklane worker`-like process draining a preloaded backlog (concurrency 10, the default prefetch),
-// run as users run tasklane: plain Node on the compiled package (`tasklane` resolves to this
-// package's own exports, dist/), no TypeScript loader. The memory scenario builds dist/ first.
+// run as users run tasklane: plain Node on the compiled package, no TypeScript loader. TASKLANE_ENTRY
+// is the compiled src/index.js the memory scenario built (default: this package's dist/).
 // Prints {"ready": true} once started, then, when no task of the queue is left unsettled,
 // {"maxRssMb", "sampledPeakRssMb", "startRssMb", "seconds", …}. maxRSS (getrusage) is the peak over
 // the whole life of the process, start-up included: the conservative figure.
 import pg from 'pg'
 import pino from 'pino'
-import { createTasklane, defineTask, loadConfig } from 'tasklane'
+
+const { createTasklane, defineTask, loadConfig } = await import(process.env.TASKLANE_ENTRY ?? 'tasklane')
 
 // Kept in step with scripts/bench/tasklane.system.ts (BENCH_TASK, BENCH_QUEUE): a .mjs cannot import it.
 const BENCH_TASK = 'bench'
