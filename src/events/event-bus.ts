@@ -24,6 +24,8 @@ export interface EventBusOptions {
 export const KEEP_ALIVE_MS = 5_000
 /** How long a ping may take before its connection is taken for dead. */
 export const PING_TIMEOUT_MS = 3_000
+/** A ping timer firing this much later than due means the event loop was blocked (ms). */
+const PING_LATE_MS = 500
 /** The wait between failed connection attempts (the first attempt after a loss is immediate). */
 export const RECONNECT_DELAY_MS = 500
 
@@ -258,14 +260,24 @@ export class EventBus {
 
 /**
  * Rejects once a ping has gone unanswered for {@link PING_TIMEOUT_MS}, counting only time this process
- * could have read the answer in. When the timer fires, the answer may already sit unread in the
- * socket: the event loop was blocked (a CPU-bound inline handler, a long GC pause) and runs due timers
- * before it reads sockets. So the verdict waits one turn of the loop (setImmediate runs after the
- * pending I/O is read). Taking such a connection for dead would close it, and with it this process's
- * owner lock: other workers could then judge a live, merely busy process dead (worker/liveness.ts).
+ * could have read the answer in. An event loop blocked for a while (a CPU-bound inline handler, a long
+ * GC pause) runs due timers before it reads sockets, so the answer may sit unread when the timer
+ * fires: a timer that fires over {@link PING_LATE_MS} late (the loop was blocked) starts the timeout
+ * again, and otherwise the verdict waits one turn of the loop (setImmediate runs after pending I/O is
+ * read). The same holds for a ping queued behind another query of the session (withSession), which
+ * is only sent once that one's answer is read. Taking such a connection for dead would close it, and
+ * with it this process's owner lock: other workers could then judge a live, merely busy process dead
+ * (worker/liveness.ts).
  */
 function pingDeadline(): Promise<never> {
   return new Promise<never>((_, reject) => {
-    setTimeout(() => setImmediate(() => reject(new Error('ping timeout'))), PING_TIMEOUT_MS).unref()
+    const arm = () => {
+      const due = performance.now() + PING_TIMEOUT_MS
+      setTimeout(() => {
+        if (performance.now() - due > PING_LATE_MS) return arm()
+        setImmediate(() => reject(new Error('ping timeout')))
+      }, PING_TIMEOUT_MS).unref()
+    }
+    arm()
   })
 }

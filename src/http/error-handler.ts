@@ -38,10 +38,10 @@ function unavailable(err: unknown): unknown {
 }
 
 /** What a 503 says: an outage, or a pool with no connection free in time (not an outage). */
-function unavailableMessage(cause: unknown, retryAfterSeconds: number): string {
-  const why = (cause as Error).message
+function unavailableMessage(cause: unknown, err: Error, retryAfterSeconds: number): string {
+  const why = (cause as { message?: unknown }).message || err.message
   return isPoolCheckoutTimeout(cause)
-    ? `no database connection came free in time: this process's connection pool is busy (raise TASKLANE_MAX_CONNECTIONS or maxConnections, or send fewer requests at once), or the database is slow to answer: retry in ${retryAfterSeconds} s (${why})`
+    ? `no database connection came free in time: this process's connection pool is busy (raise TASKLANE_MAX_CONNECTIONS, or the maxConnections or poolSize option, or send fewer requests at once), or the database is slow to answer: retry in ${retryAfterSeconds} s (${why})`
     : `the database is unreachable: retry in ${retryAfterSeconds} s (${why})`
 }
 
@@ -65,7 +65,7 @@ export function errorHandler({ log, retryAfterSeconds = 5 }: ErrorHandlerOptions
     const cause = unavailable(err)
     if (cause) {
       c.header('Retry-After', String(retryAfterSeconds))
-      return errorJson(c, 503, 'database_unavailable', unavailableMessage(cause, retryAfterSeconds))
+      return errorJson(c, 503, 'database_unavailable', unavailableMessage(cause, err, retryAfterSeconds))
     }
     if (err instanceof HTTPException) {
       const code = HTTP_CODES[err.status] ?? 'http_error'
