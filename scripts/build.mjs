@@ -10,8 +10,13 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(fileURLToPath(import.meta.url), '../..')
 // `--out-dir=DIR` (inside the checkout, so that the compiled code finds node_modules): a private
 // build, for a benchmark that must not race a concurrent `npm pack` rewriting dist/.
+// It is emptied first, so only a folder under bench-results/ is taken.
 const outArg = process.argv.find((a) => a.startsWith('--out-dir='))
 const dist = outArg ? path.resolve(root, outArg.slice('--out-dir='.length)) : path.join(root, 'dist')
+if (outArg && !dist.startsWith(path.join(root, 'bench-results') + path.sep)) {
+  console.error(`tasklane build: --out-dir must name a folder under bench-results/, not ${outArg.slice(10)}`)
+  process.exit(2)
+}
 const COMPILED = /\.(ts|tsx|mts|cts)$/
 
 // A stale file of a renamed source would otherwise ship.

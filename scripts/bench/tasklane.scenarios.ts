@@ -1,9 +1,10 @@
 // Scenarios only tasklane has an equivalent for: its HTTP enqueue endpoint, its stats endpoints
 // over a large history, and the memory of a worker process. Servers and workers run in child
 // processes so the load generator and the measuring parent never share their event loop or RSS.
-import { execFileSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { rm } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { startChild } from './child.ts'
@@ -182,6 +183,13 @@ export const stats1m: Scenario = {
   },
 }
 
+/** Runs a command to its end; rejects naming it when it exits non-zero. */
+async function run(cmd: string, args: string[], opts: Parameters<typeof spawn>[2]): Promise<void> {
+  const child = spawn(cmd, args, opts)
+  const [code] = (await once(child, 'exit')) as [number | null]
+  if (code !== 0) throw new Error(`${[cmd, ...args].join(' ')} exited with ${code}`)
+}
+
 /**
  * Peak RSS of a worker process (concurrency 10, the default prefetch) draining a preloaded backlog,
  * run as users run it: plain Node on the compiled package, built first into a folder of its own (the
@@ -198,40 +206,42 @@ export const memory: Scenario = {
     }
     // A build of its own: `npm pack` (the package test, beside the smoke run) rewrites dist/.
     const outDir = `bench-results/build-${process.pid}`
-    execFileSync(
-      process.execPath,
-      [fileURLToPath(new URL('../build.mjs', import.meta.url)), `--out-dir=${outDir}`],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    )
-    const entry = fileURLToPath(new URL(`../../${outDir}/src/index.js`, import.meta.url))
-    const worker = await startChild<{ ready: true }>('memory-worker.mjs', {
-      DATABASE_URL: dbUrl,
-      TASKLANE_ENTRY: entry,
-    }).catch(async (err) => {
-      await rm(new URL(`../../${outDir}`, import.meta.url), { recursive: true, force: true })
-      throw err
-    })
+    const built = new URL(`../../${outDir}/`, import.meta.url)
     try {
-      const r = (await worker.next()) as {
-        maxRssMb: number
-        sampledPeakRssMb: number
-        heapTotalPeakMb: number
-        startRssMb: number
-        seconds: number
+      // tsc reports its errors on stdout: to stderr, so the protocol-free parent shows them.
+      await run(
+        process.execPath,
+        [fileURLToPath(new URL('../build.mjs', import.meta.url)), `--out-dir=${outDir}`],
+        {
+          stdio: ['ignore', 2, 'inherit'],
+        },
+      )
+      const worker = await startChild<{ ready: true }>('memory-worker.mjs', {
+        DATABASE_URL: dbUrl,
+        TASKLANE_ENTRY: pathToFileURL(fileURLToPath(new URL('src/index.js', built))).href,
+      })
+      try {
+        const r = (await worker.next()) as {
+          maxRssMb: number
+          sampledPeakRssMb: number
+          heapTotalPeakMb: number
+          startRssMb: number
+          seconds: number
+        }
+        return [
+          fig('memory', 'tasklane', r.maxRssMb, 'peak RSS MB'),
+          fig('memory', 'tasklane', r.sampledPeakRssMb, 'peak RSS while draining MB'),
+          // Where it goes: the process once tasklane is imported and created (before it starts), and
+          // V8's heap at most.
+          fig('memory', 'tasklane', r.startRssMb, 'RSS before start MB'),
+          fig('memory', 'tasklane', r.heapTotalPeakMb, 'heap total peak MB'),
+          fig('memory', 'tasklane', scale.memoryTasks / r.seconds, 'tasks/s'),
+        ]
+      } finally {
+        await worker.stop()
       }
-      return [
-        fig('memory', 'tasklane', r.maxRssMb, 'peak RSS MB'),
-        fig('memory', 'tasklane', r.sampledPeakRssMb, 'peak RSS while draining MB'),
-        // Where it goes: what the process holds once its modules are loaded, and V8's heap at most.
-        fig('memory', 'tasklane', r.startRssMb, 'RSS after imports MB'),
-        fig('memory', 'tasklane', r.heapTotalPeakMb, 'heap total peak MB'),
-        fig('memory', 'tasklane', scale.memoryTasks / r.seconds, 'tasks/s'),
-      ]
     } finally {
-      await worker.stop()
-      await rm(new URL(`../../${outDir}`, import.meta.url), { recursive: true, force: true })
+      await rm(built, { recursive: true, force: true })
     }
   },
 }

@@ -1,6 +1,6 @@
 // A `tasklane worker`-like process draining a preloaded backlog (concurrency 10, the default prefetch),
 // run as users run tasklane: plain Node on the compiled package, no TypeScript loader. TASKLANE_ENTRY
-// is the compiled src/index.js the memory scenario built (default: this package's dist/).
+// is the file URL of the compiled src/index.js the memory scenario built (default: this package's dist/).
 // Prints {"ready": true} once started, then, when no task of the queue is left unsettled,
 // {"maxRssMb", "sampledPeakRssMb", "startRssMb", "seconds", …}. maxRSS (getrusage) is the peak over
 // the whole life of the process, start-up included: the conservative figure.
