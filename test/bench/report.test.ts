@@ -52,10 +52,14 @@ describe('benchmark report', () => {
     const verdict = (target: string) => rows.find((r) => r.target === target)?.met
     expect(verdict('latency p50 ≤ 3 ms')).toBe(true)
     expect(verdict('latency p99 ≤ 10 ms')).toBe(false)
+    // Issue 13's stricter rows, judged on the same figures.
+    expect(verdict('latency p50 ≤ 2 ms (issue 13)')).toBe(false)
+    expect(verdict('latency p99 ≤ 8 ms (issue 13)')).toBe(false)
     expect(verdict('drain ≥ 1.1× graphile-worker')).toBe(true)
     expect(verdict('drain ≥ 3× pg-boss')).toBe(true)
     expect(verdict('e2e-batch backlog ≤ 1 s of throughput')).toBe(false)
     expect(verdict('worker peak RSS < 150 MB')).toBeUndefined()
+    expect(verdict('worker peak RSS < 120 MB (issue 13)')).toBeUndefined()
   })
 
   it('draws one bar per system and group, scaled per group unless shared', () => {
