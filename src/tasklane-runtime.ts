@@ -9,7 +9,7 @@ import type { BusMessage } from './events/event-types.ts'
 import { eventsChannel } from './events/events-channel.ts'
 import { TaskReader } from './inspect/task-reader.ts'
 import type { Logger } from './logger.ts'
-import { acceptsStartupOptions, createBoss } from './queue/boss.ts'
+import { createBoss, startupOptionsSupport } from './queue/boss.ts'
 import { BossJobStore } from './queue/boss-job-store.ts'
 import { ownerLockKey } from './queue/owner-lock-key.ts'
 import { sessionLocksWork } from './queue/session-lock-probe.ts'
@@ -104,7 +104,9 @@ export async function startRuntime(
   }
   const db = createDb({ connectionString, schema: settings.schema, max: budget.tasklanePool })
   const supervise = settings.supervise
-  const plannerOptions = await acceptsStartupOptions(connectionString)
+  const options = await startupOptionsSupport(connectionString)
+  // Sent where dropped too: harmless, and applied again if the pooler goes.
+  const plannerOptions = options !== 'refused'
   if (!plannerOptions) {
     log.warn(
       'the database (or the pooler in front of it) refuses the `options` startup parameter: leasing runs without its planner settings. With PgBouncer, add `options` to ignore_startup_parameters or set them per role (docs/operations.md)',
@@ -115,10 +117,11 @@ export async function startRuntime(
   // The owner lock lives on that same connection. Probed before the pools open (within the budget).
   // Namespaced by the pg-boss schema: the claims live there, whichever tasklane schema leased them.
   const lock = ownerLockKey(settings.bossSchema, settings.workerId)
-  // A server that refuses `options` is a pooler (PgBouncer): not probed, since through transaction
-  // pooling the probe's lock would outlive its client on a pooled server connection.
+  // A server that refuses or drops `options` is a pooler (PgBouncer): not probed, since through
+  // transaction pooling the probe's lock would outlive its client on a pooled server connection.
   const sessionIsDirect =
-    sessionUrl === connectionString ? plannerOptions : await acceptsStartupOptions(sessionUrl)
+    (sessionUrl === connectionString ? options : await startupOptionsSupport(sessionUrl)) === 'applied'
+
   const ownerLock =
     settings.workers !== 0 && sessionIsDirect && (await sessionLocksWork(sessionUrl, lock)) ? lock : null
   if (settings.workers !== 0 && !ownerLock) {

@@ -15,7 +15,7 @@ export interface CreateBossOptions {
   max?: number
   /**
    * Send the planner settings below in the `options` startup parameter (default true). False where
-   * the pooler in front refuses that parameter: see {@link acceptsStartupOptions}.
+   * the pooler in front refuses that parameter: see {@link startupOptionsSupport}.
    */
   plannerOptions?: boolean
   log: Logger
@@ -24,25 +24,38 @@ export interface CreateBossOptions {
 // Startup parameters pg-boss's pool sends (see createBoss for why).
 const PLANNER_OPTIONS = '-c enable_bitmapscan=off -c enable_sort=off'
 
+/** A custom setting sent with the planner settings: it reads back only where `options` was applied. */
+const OPTIONS_MARKER = 'tasklane.startup_options'
+
 /**
- * Whether the server accepts settings in the `options` startup parameter. PgBouncer refuses it
- * ("unsupported startup parameter: options") unless `ignore_startup_parameters` lists it, and then
- * drops it. Any other failure counts as "accepted": the real connection attempt reports it.
- * @example const plannerOptions = await acceptsStartupOptions(url)
+ * What a server does with settings in the `options` startup parameter:
+ * - `'applied'`: PostgreSQL itself (directly, or through a pooler that forwards them);
+ * - `'dropped'`: accepted and not applied, which is PgBouncer when `ignore_startup_parameters` lists
+ *   `options`, and so a pooler: session state such as locks may outlive the client there;
+ * - `'refused'`: PgBouncer without that setting ("unsupported startup parameter: options").
+ *
+ * Any other failure counts as `'applied'`: the real connection attempt reports it.
+ * @example const options = await startupOptionsSupport(url) // 'applied' on a direct URL
  */
-export async function acceptsStartupOptions(connectionString: string): Promise<boolean> {
+export async function startupOptionsSupport(
+  connectionString: string,
+): Promise<'applied' | 'dropped' | 'refused'> {
   const client = new pg.Client({
     connectionString,
-    options: PLANNER_OPTIONS,
+    options: `${PLANNER_OPTIONS} -c ${OPTIONS_MARKER}=on`,
     application_name: 'tasklane-probe',
     connectionTimeoutMillis: 5_000,
   })
   client.on('error', () => {})
   try {
     await client.connect()
-    return true
+    const { rows } = await client.query<{ marker: string | null }>(
+      'select current_setting($1, true) as marker',
+      [OPTIONS_MARKER],
+    )
+    return rows[0]?.marker === 'on' ? 'applied' : 'dropped'
   } catch (err) {
-    return !/unsupported startup parameter/i.test((err as Error).message)
+    return /unsupported startup parameter/i.test((err as Error).message) ? 'refused' : 'applied'
   } finally {
     await client.end().catch(() => {})
   }

@@ -91,22 +91,19 @@ export async function ownerLockHeld(client: pg.ClientBase, lock: OwnerLockKey): 
 
 /**
  * Frees an owner lock that outlived its client on a pooled server connection (sessionLocksWork's
- * probe through transaction pooling): the statement may run on that very connection (the pooler
- * reuses it), then it unlocks; otherwise the holding connection is terminated, but only while it is
- * idle, so no other client's transaction is cut (the pooler opens another when needed).
+ * probe through a pooler that forwards `options`): only when this statement runs on that very server
+ * connection, which the pooler may hand to any client. Never by terminating the holder: the pooler
+ * may be handing that connection to another client at that moment, whose statement would be cut.
  * @returns whether no session holds the lock afterwards
  * @throws a query error (the connection is gone)
  * @example if (!(await releaseOutlivedLock(watcher, lock))) retryLater()
  */
 export async function releaseOutlivedLock(client: pg.ClientBase, lock: OwnerLockKey): Promise<boolean> {
   await client.query(
-    `select case when l.pid = pg_backend_pid() then pg_advisory_unlock($1::int4, $2::int4)
-                 else pg_terminate_backend(l.pid) end
-     from pg_locks l join pg_stat_activity a on a.pid = l.pid
-     where l.locktype = 'advisory' and l.granted and l.objsubid = 2
-       and l.database = (select oid from pg_database where datname = current_database())
-       and l.classid = $1::int4::oid and l.objid = $2::int4::oid
-       and (l.pid = pg_backend_pid() or a.state = 'idle')`,
+    `select pg_advisory_unlock($1::int4, $2::int4)
+     from pg_locks l
+     where l.locktype = 'advisory' and l.granted and l.objsubid = 2 and l.pid = pg_backend_pid()
+       and l.classid = $1::int4::oid and l.objid = $2::int4::oid`,
     [lock.namespace, lock.key],
   )
   return !(await ownerLockHeld(client, lock))

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startupOptionsSupport } from '../../src/queue/boss.ts'
 import { type FaultPostgres, startFaultPostgres } from './support/fault-postgres.ts'
 import { Fleet, request } from './support/fleet.ts'
 import { findPgBouncer, type PgBouncer, startPgBouncer } from './support/pgbouncer.ts'
@@ -148,4 +149,23 @@ describe.skipIf('reason' in pgbouncer)('fault scenario 11: PgBouncer in transact
       handedBack: handedBack.rows[0].n,
     })
   }, 420_000)
+
+  it('tells PgBouncer, which drops or refuses `options`, from PostgreSQL, which applies them, so no worker probes a session lock through it', async () => {
+    expect(await startupOptionsSupport(pg.url)).toBe('applied')
+    expect(await startupOptionsSupport(bouncer.url)).toBe('dropped')
+    const refusing = await startPgBouncer((pgbouncer as { bin: string }).bin, pg, {
+      ignoreStartupParameters: 'extra_float_digits',
+    })
+    try {
+      expect(await startupOptionsSupport(refusing.url)).toBe('refused')
+    } finally {
+      await refusing.stop()
+    }
+    // A worker started behind it takes no owner lock, so it leaves none on a pooled server connection
+    // (a probe's lock would outlive its client there, and freeing it could cut another client).
+    const worker = await fleet.worker()
+    expect(worker.stderr() + worker.lines.join('\n')).toMatch(/session locks do not outlive their connection/)
+    const { rows } = await pg.query(`select count(*)::int as n from pg_locks where locktype = 'advisory'`)
+    expect(rows[0].n).toBe(0)
+  }, 120_000)
 })
