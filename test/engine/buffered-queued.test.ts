@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { Tasklane } from '../../src/tasklane.ts'
 import { defineTask } from '../../src/tasks/define-task.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
@@ -92,6 +92,10 @@ describe('a leased task waiting in the local buffer', () => {
       queues: { held: { concurrency: 1, prefetch: 4 } },
       supervise: false,
     })
+    // The worker's one slot must come free for the next test even when an assertion here fails.
+    onTestFinished(() => {
+      for (const label of ['a', 'b', 'c']) gateFor(label).open()
+    })
     await gateFor('a').started
     // They are claimed: pg-boss says active, and no handler started.
     expect(await claim(b!.taskId)).toEqual({ state: 'active', started: false })
@@ -120,6 +124,9 @@ describe('a leased task waiting in the local buffer', () => {
     expect(running).toMatchObject({ status: 'running', attempts: 1 })
     expect(running?.startedAt).not.toBeNull()
     expect(await claim(b!.taskId)).toEqual({ state: 'active', started: true })
+    // `a` ended before `b` started, but it reads `running` until its completion commits (the settle
+    // is batched, and on a loaded machine may commit after `b`'s start): waited for, not raced.
+    expect(await producer.waitFor(a!.taskId, { timeout: '30s' })).toMatchObject({ status: 'completed' })
     expect(ids(await producer.listTasks({ status: 'running', queue: 'held' }))).toEqual([b!.taskId])
     expect(ids(await producer.listTasks({ status: 'queued', queue: 'held' }))).toEqual([c!.taskId])
     expect((await producer.getTaskStats()).totalQueued).toBe(1)
