@@ -94,20 +94,26 @@ describe('a killed worker, recovered through its owner lock', () => {
     })
   const idle = { held: true, settling: false, unheld: 0, failed: 0 }
 
+  /** A process's owner lock, `label`, held on a connection of its own: end() it to "kill" the owner. */
+  const lockedOwner = async (label: string) => {
+    const lock = ownerLockKey(bossSchema(), label)
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    expect(await tryOwnerLock(client, lock)).toBe(true)
+    return { lock, end: () => client.end() }
+  }
+
   it('does not judge a claim by the stamp of an earlier claim that was handed back (its owner gone)', async () => {
     const store = engineOf(producer).store
     const [task] = await producer.addTasks(hold, [{ ms: 10 }])
     const id = task!.taskId
     // A process stamps its claim, hands it back at shutdown, and exits.
-    const gone = ownerLockKey(bossSchema(), 'gone')
-    const owner = new pg.Client({ connectionString: db.url })
-    await owner.connect()
-    expect(await tryOwnerLock(owner, gone)).toBe(true)
+    const { lock: gone, end: endOwner } = await lockedOwner('gone')
     const [stamped] = await store.lease('default', 1, 1, gone.key)
     expect(stamped?.id).toBe(id)
     expect((await claim(id)).owner).toBe(gone.key)
     expect(await store.handBack('default', [{ id, retryCount: stamped!.retryCount }])).toBe(1)
-    await owner.end()
+    await endOwner()
     // A live process leases it without a stamp (its lock not held yet, a pooler, pg-boss's fetch).
     const [again] = await store.lease('default', 1, 1, null)
     expect(again?.id).toBe(id)
@@ -122,13 +128,10 @@ describe('a killed worker, recovered through its owner lock', () => {
     const store = engineOf(producer).store
     const [task] = await producer.addTasks(hold, [{ ms: 10 }])
     const id = task!.taskId
-    const gone = ownerLockKey(bossSchema(), 'gone-too')
-    const owner = new pg.Client({ connectionString: db.url })
-    await owner.connect()
-    expect(await tryOwnerLock(owner, gone)).toBe(true)
+    const { lock: gone, end: endOwner } = await lockedOwner('gone-too')
     expect((await store.lease('default', 1, 1, gone.key))[0]?.id).toBe(id)
     await producer.cancel(id)
-    await owner.end()
+    await endOwner()
     await producer.retry(id)
     expect(await claim(id)).toMatchObject({ state: 'created', owner: null })
     await producer.cancel(id)
@@ -142,13 +145,10 @@ describe('a killed worker, recovered through its owner lock', () => {
      */
     const failOneDeadClaim = async (label: string, retry: { delay: string; backoff?: 'exponential' }) => {
       const { taskId: id } = await producer.addTask(hold, { ms: 10 }, { retry: { limit: 3, ...retry } })
-      const gone = ownerLockKey(bossSchema(), label)
-      const owner = new pg.Client({ connectionString: db.url })
-      await owner.connect()
-      expect(await tryOwnerLock(owner, gone)).toBe(true)
+      const { lock: gone, end: endOwner } = await lockedOwner(label)
       const [leased] = await store.lease('default', 1, 1, gone.key)
       expect(leased).toMatchObject({ id, started: true })
-      await owner.end()
+      await endOwner()
       const clock = async () => (await db.query('select clock_timestamp() as t')).rows[0].t as Date
       const before = await clock()
       expect(await store.failDeadOwnerClaims('default', [gone.key], namespace())).toEqual([id])
