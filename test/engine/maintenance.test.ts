@@ -141,7 +141,9 @@ describe('maintenance passes, driven through their once-methods', () => {
           f - interval '2 seconds', f - interval '2 seconds', f - interval '1 second', f, 1000, 1000
         from (values ('0001', 'completed', 70), ('0002', 'failed', 70), ('0003', 'completed', 0),
                      ('0004', 'completed', 400)) v(id, status, days),
-          lateral (select now() - make_interval(days => days) - interval '1 hour' as f) t`,
+          -- "Today" is now itself: an hour back is yesterday in the first hour of a UTC day.
+          lateral (select now() - make_interval(days => days)
+            - case when days = 0 then interval '0' else interval '1 hour' end as f) t`,
         [ID],
       )
       await db.query(

@@ -30,6 +30,9 @@ describe(`stats over ${ROWS.toLocaleString('en')} history rows`, () => {
     // for 4 more minutes, however slowly a loaded machine gets through the rest of this file.
     await fillHistory((q, v) => db.query(q, v), { rows: ROWS, spanMs: 30 * 86_400_000 })
     await fillHistory((q, v) => db.query(q, v), { rows: 2_000, spanMs: 60_000 })
+    // Statistics, as autovacuum keeps them: on the first day of a month the new month's partitions hold
+    // only the last minute's rows, and unanalysed they are planned as tiny tables.
+    await db.query('analyze tasklane.task_history, tasklane.task_attempt')
     tasks = await startTasklane(db.url, [note], { workers: 0 })
     app = createApp({ tasks })
   }, 600_000)
@@ -38,6 +41,17 @@ describe(`stats over ${ROWS.toLocaleString('en')} history rows`, () => {
     await db?.drop()
   })
 
+  /**
+   * Of these tables, those over 10,000 rows (as analysed). A leaf that small is read whole at less
+   * cost than by index, and on the first day of a month the new month's leaves are that small.
+   */
+  const large = async (tables: string[]) =>
+    (
+      await db.query(`select relname from pg_class where relname = any($1::text[]) and reltuples > 10000`, [
+        tables,
+      ])
+    ).rows.map((r) => r.relname as string)
+
   it('reads history and attempts by range scans of the window, never a whole table', async () => {
     const finishedAt = await indexFamily((q) => db.query(q), 'tasklane.task_history_finished_at')
     for (const windowMs of [300_000, 86_400_000]) {
@@ -45,14 +59,18 @@ describe(`stats over ${ROWS.toLocaleString('en')} history rows`, () => {
         engineOf(tasks).db,
         windowFiguresQuery(engineOf(tasks).db, engineOf(tasks).store.reads, ['default'], windowMs),
       )
-      expect(seqScanned(nodes), `window ${windowMs} ms`).toEqual([])
-      expect(nodes.some((n) => finishedAt.includes(n['Index Name'] ?? ''))).toBe(true)
+      const scanned = seqScanned(nodes)
+      expect(await large(scanned), `window ${windowMs} ms`).toEqual([])
+      // Read by the index, unless the window lies in leaves small enough to read whole (the month's
+      // new leaves on its first day).
+      if (scanned.length === 0)
+        expect(nodes.some((n) => finishedAt.includes(n['Index Name'] ?? ''))).toBe(true)
     }
     const analytics = await planNodes(
       engineOf(tasks).db,
       analyticsQuery(engineOf(tasks).db, { windowMs: 86_400_000, bucketMs: 3_600_000 }),
     )
-    expect(seqScanned(analytics)).toEqual([])
+    expect(await large(seqScanned(analytics))).toEqual([])
   })
 
   it('answers GET /stats over the window, not the table', async () => {
