@@ -12,6 +12,7 @@ import type { Logger } from './logger.ts'
 import { createBoss, startupOptionsSupport } from './queue/boss.ts'
 import { BossJobStore } from './queue/boss-job-store.ts'
 import { ownerLockKey } from './queue/owner-lock-key.ts'
+import { NamedStatements } from './queue/named-statements.ts'
 import { sessionLocksWork } from './queue/session-lock-probe.ts'
 import { bossWakeChannel } from './queue/wake-channel.ts'
 import type { Settings } from './resolve-settings.ts'
@@ -140,6 +141,9 @@ export async function startRuntime(
       log,
     }),
     db: db.kysely,
+    pool: db.pool,
+    // Named statements hold to one server connection: not behind PgBouncer (named-statements.ts).
+    named: new NamedStatements(options === 'applied', log),
     bossSchema,
     heartbeatSeconds,
     schema: settings.schema,

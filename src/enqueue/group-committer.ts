@@ -39,7 +39,8 @@ export class GroupCommitter {
 
 async function commit(db: Kysely<Database>, deps: WriterDeps, requests: EnqueueRequest[]): Promise<void> {
   const queue = requests[0]?.task.queue
-  // One queue: a single INSERT statement is its own transaction. Several: one transaction.
-  if (requests.every((r) => r.task.queue === queue)) await insertJobs(db, deps, requests)
+  // One queue: a single INSERT statement is its own transaction, on the store's own connection.
+  // Several: one transaction.
+  if (requests.every((r) => r.task.queue === queue)) await deps.store.insert(null, requests)
   else await db.transaction().execute((trx) => insertJobs(trx, deps, requests))
 }

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely'
+import type pg from 'pg'
 import type { Database } from '../db/database.ts'
 import type { EnqueueRequest } from '../enqueue/enqueue-request.ts'
 import { attemptsMade } from '../outcome/attempts.ts'
 import { retryDelayMs } from '../tasks/retry-delay.ts'
-import { commandResult, fromKysely, type PgBoss } from './boss.ts'
+import { bossPool, commandResult, fromKysely, type PgBoss } from './boss.ts'
 import { errorOfOutput } from './boss-failure.ts'
 import { type BossJobData, bossSqlEnqueue, toBossJob } from './boss-job.ts'
 import { retryPolicyOfJob } from './boss-retry-policy.ts'
@@ -42,6 +43,7 @@ import {
   recoverUnstartedClaims,
 } from './lease.repository.ts'
 import { LIVE_STATES, NOT_ENDED, toLiveJob } from './live-job.ts'
+import { NamedStatements, namedAdapter, type SqlRows } from './named-statements.ts'
 import {
   clearOwnerStamp,
   failDeadOwnerClaims,
@@ -54,6 +56,10 @@ export interface BossJobStoreDeps {
   boss: PgBoss
   /** tasklane's pool: start marks, hand-backs and recovery run on it. */
   db: Kysely<Database>
+  /** The pool under `db`: inserts on the store's own connection (insert(null, …)) run on it, named. */
+  pool?: pg.Pool
+  /** Whether the insert and the lease may run as named statements (named-statements.ts); default: never. */
+  named?: NamedStatements
   bossSchema: string
   /** The heartbeat timeout stamped on every job inserted (pg-boss counts it in whole seconds). */
   heartbeatSeconds: number
@@ -75,9 +81,11 @@ export class BossJobStore implements JobStore {
   readonly #tables = new Map<string, QueueTable>()
   readonly reads: JobReads
   readonly sqlEnqueue: SqlEnqueueTarget
+  readonly #named: NamedStatements
 
   constructor(deps: BossJobStoreDeps) {
     this.#d = deps
+    this.#named = deps.named ?? new NamedStatements(false)
     this.reads = new BossJobReads(deps.bossSchema)
     this.sqlEnqueue = bossSqlEnqueue(deps.bossSchema, deps.dbBackend !== 'cockroachdb', deps.heartbeatSeconds)
   }
@@ -104,9 +112,11 @@ export class BossJobStore implements JobStore {
     await this.#d.boss.stop({ graceful: false, close: true }).catch(() => {})
   }
 
-  async insert(db: SqlConnection, requests: EnqueueRequest[]): Promise<void> {
+  async insert(db: SqlConnection | null, requests: EnqueueRequest[]): Promise<void> {
     const byQueue = Map.groupBy(requests, (r) => r.task.queue)
-    const adapter = fromKysely(db)
+    const { pool } = this.#d
+    // null: the store's own connection, each statement its own transaction, named where that is safe.
+    const adapter = db ? fromKysely(db) : pool ? namedAdapter(pool, this.#named) : fromKysely(this.#d.db)
     for (const [queue, group] of byQueue) {
       await this.#d.boss.insert(
         queue,
@@ -130,10 +140,12 @@ export class BossJobStore implements JobStore {
     const { boss, bossSchema } = this.#d
     let table = this.#tables.get(queue)
     if (!table) {
-      table = (await findQueueTable(boss, bossSchema, queue)) ?? undefined
+      table = (await findQueueTable(this.#bossSql, bossSchema, queue)) ?? undefined
       if (table) this.#tables.set(queue, table)
     }
-    if (table?.policy === 'standard') return leaseJobs(boss, bossSchema, table, queue, limit, startNow, owner)
+    if (table?.policy === 'standard') {
+      return leaseJobs(this.#bossSql, bossSchema, table, queue, limit, startNow, owner)
+    }
     // A queue someone created with another pg-boss policy (singleton, stately, …): pg-boss's own
     // fetch applies its rules. It records every claim as started, so its buffered jobs read `running`.
     const fetched = await boss.fetch<BossJobData>(queue, { batchSize: limit, includeMetadata: true })
@@ -158,6 +170,12 @@ export class BossJobStore implements JobStore {
       sourceName: r.sourceName ?? null,
       lapseOutput: null,
     }))
+  }
+
+  /** tasklane's SQL on pg-boss's pool (its planner settings: boss.ts), named where that is safe. */
+  readonly #bossSql = (text: string, values: unknown[]): Promise<SqlRows> => {
+    const pool = bossPool(this.#d.boss)
+    return pool ? this.#named.query(pool, text, values) : this.#d.boss.getDb().executeSql(text, values)
   }
 
   markStarted(queue: string, marks: StartMark[]): Promise<Set<string>> {

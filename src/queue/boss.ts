@@ -133,6 +133,17 @@ export async function migrateBoss(
   await boss.stop({ graceful: false, close: true })
 }
 
+/**
+ * pg-boss's own pool, for tasklane's statements that must run with its planner settings (the lease)
+ * as named statements. pg-boss keeps it on its database object once started; null before that, or
+ * should a pg-boss version keep it elsewhere (the caller then runs the statement through pg-boss's
+ * executeSql, unnamed).
+ */
+export function bossPool(boss: PgBoss): pg.Pool | null {
+  const pool = (boss.getDb() as { pool?: Partial<pg.Pool> }).pool
+  return typeof pool?.query === 'function' ? (pool as pg.Pool) : null
+}
+
 /** pg-boss's command answer (its .d.ts declares it empty): what was asked, what changed. */
 export interface BossCommandResult {
   jobs: string[]

@@ -27,8 +27,11 @@ export interface JobStore {
   /** Closes what start() opened; safe to call twice or before start(). */
   stop(): Promise<void>
 
-  /** Inserts new jobs, one statement per queue (each wakes that queue's workers once committed). */
-  insert(db: SqlConnection, requests: EnqueueRequest[]): Promise<void>
+  /**
+   * Inserts new jobs, one statement per queue (each wakes that queue's workers once committed).
+   * `db` null: on the store's own connections, each statement its own transaction (group commit).
+   */
+  insert(db: SqlConnection | null, requests: EnqueueRequest[]): Promise<void>
 
   /**
    * Claims up to `limit` ready jobs of `queue` in lease order (priority, creation, insertion) and
