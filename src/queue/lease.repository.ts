@@ -63,9 +63,10 @@ export async function findQueueTable(
   bossSchema: string,
   queue: string,
 ): Promise<QueueTable | null> {
-  const { rows } = await run(`select table_name as "table", policy from ${ident(bossSchema)}.queue where name = $1`, [
-    queue,
-  ])
+  const { rows } = await run(
+    `select table_name as "table", policy from ${ident(bossSchema)}.queue where name = $1`,
+    [queue],
+  )
   const row = rows[0] as QueueTable | undefined
   return row ?? null
 }
