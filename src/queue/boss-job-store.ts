@@ -149,9 +149,8 @@ export class BossJobStore implements JobStore {
     // A queue someone created with another pg-boss policy (singleton, stately, …): pg-boss's own
     // fetch applies its rules. It records every claim as started, so its buffered jobs read `running`.
     const fetched = await boss.fetch<BossJobData>(queue, { batchSize: limit, includeMetadata: true })
-    return fetched.map((r, i) => ({
+    return fetched.map((r) => ({
       id: r.id,
-      rank: i + 1,
       data: r.data,
       priority: r.priority,
       retryCount: r.retryCount,

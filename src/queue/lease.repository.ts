@@ -19,8 +19,6 @@ import { LEASED_BY, withoutOwnerStamp } from './owner-lock.repository.ts'
 /** The columns of a leased job, as the lease returns them. */
 export interface LeaseRow {
   id: string
-  /** 1-based position in lease order (priority desc, created_on, id) within this lease. */
-  rank: number
   data: BossJobData | null
   priority: number
   retryCount: number
@@ -83,6 +81,7 @@ export async function findQueueTable(
  * plan stays the walk of pg-boss's fetch index job_i11 (name, priority desc, created_on, …), with
  * an Incremental Sort that orders each run of equal (priority, created_on) by id; runs on pg-boss's
  * pool, whose planner settings (boss.ts) keep that plan on a queue whose statistics are stale.
+ * Returns the claims in lease order.
  *
  * `retry_count` is incremented as pg-boss's fetch does it: only if the previous claim had started.
  * @example const rows = await leaseJobs(run, 'pgboss', { table: 'job_common', policy: 'standard' }, 'default', 50, 10)
@@ -97,9 +96,8 @@ export async function leaseJobs(
   owner: number | null = null,
 ): Promise<LeaseRow[]> {
   const { rows } = await run(leaseStatement(bossSchema, where.table), [queue, limit, startNow, owner])
-  return (rows as RawLeaseRow[]).map((r) => ({
+  return inLeaseOrder(rows as RawLeaseRow[]).map((r) => ({
     id: r.id,
-    rank: Number(r.rank),
     data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
     priority: r.priority,
     retryCount: r.retry_count,
@@ -120,9 +118,16 @@ export async function leaseJobs(
   }))
 }
 
+/** The lease order of the statement's `next`: priority desc, created_on (µs), id. */
+function inLeaseOrder(rows: RawLeaseRow[]): RawLeaseRow[] {
+  const us = new Map(rows.map((r) => [r, Number(r.created_us)]))
+  return rows.sort(
+    (a, b) => b.priority - a.priority || us.get(a)! - us.get(b)! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  )
+}
+
 interface RawLeaseRow {
   id: string
-  rank: string | number
   data: BossJobData | string | null
   priority: number
   retry_count: number
@@ -154,11 +159,13 @@ export function leaseStatement(bossSchema: string, table: string): string {
   if (text) return text
   const t = `${ident(bossSchema)}.${ident(table)}`
   const now = `${ident(bossSchema)}.job_now()`
-  // `next` locks the rows (FOR UPDATE cannot sit beside a window function); `ranked` numbers them in
-  // the order `next` produced them, so the UPDATE knows which go to a slot at once. Not with an ORDER
-  // BY of its own: on pg-boss's pool sorts are disabled (boss.ts), and the cost that adds to the plan
-  // crosses jit_above_cost: JIT compilation then cost ~500 ms per lease (profile/lease-order.ts).
-  // Were a rank ever off, a lower task would start before a higher one of the same lease, once.
+  // `next` locks the rows in lease order. The UPDATE then finds them by primary key (name, id) from
+  // the array of their ids: joined to `next` instead, the planner hashes the whole queue table once
+  // more than a few dozen rows are leased (a seq scan of the backlog per lease: 7 ms at 24k jobs),
+  // and a cached generic plan always does. The first `$3` ids of `next` (the CTE keeps its order)
+  // start at once. Nothing here sorts: on pg-boss's pool sorts are disabled (boss.ts), and the cost
+  // a sort adds crosses jit_above_cost (JIT then cost ~500 ms per lease: profile/lease-order.ts).
+  // The rows come back in index order; leaseJobs puts them in lease order.
   // `async_commit`: the lease commits without waiting for its WAL flush (synchronous_commit off for
   // this transaction only), which takes a flush off every pickup (0.2 ms p50 idle, bench latency).
   // Nothing acknowledged rests on it: a lease lost to a server crash leaves the job queued as it
@@ -175,22 +182,18 @@ export function leaseStatement(bossSchema: string, table: string): string {
       order by j.priority desc, j.created_on, j.id
       limit $2
       for update of j skip locked
-    ),
-    ranked as (
-      select id, row_number() over () as rank from next, async_commit
     )
     update ${t} j set
       state = 'active',
-      started_on = case when r.rank <= $3 then ${now} end,
+      started_on = case when j.id = any(array(select id from next limit $3)) then ${now} end,
       heartbeat_on = ${now},
       retry_count = case when j.started_on is not null then j.retry_count + 1 else j.retry_count end,
       -- The claim's owner: the tuple is rewritten anyway; pg-boss's complete and fail replace output.
       -- Unowned, a stamp left by an earlier claim is dropped: it would name a process that may be gone.
       output = case when $4::int is null then ${withoutOwnerStamp('j.output')}
         else coalesce(j.output, '{}'::jsonb) || jsonb_build_object('${LEASED_BY}', $4::int) end
-    from ranked r
-    where j.name = $1 and j.id = r.id
-    returning j.id, r.rank, j.data, j.priority, j.retry_count, j.retry_limit, j.retry_delay,
+    where j.name = $1 and j.id = any(array(select id from next, async_commit))
+    returning j.id, j.data, j.priority, j.retry_count, j.retry_limit, j.retry_delay,
       j.retry_backoff, j.retry_delay_max, j.created_on,
       (extract(epoch from j.created_on) * 1000000)::int8::text as created_us,
       j.start_after, ${now} as leased_at, j.started_on is not null as started,

@@ -45,7 +45,7 @@ describe('named statements', () => {
   it('runs the group-committed insert and the lease as named statements on a direct connection', async () => {
     for (let n = 0; n < 3; n++) {
       const { taskId } = await tasks.addTask(echo, { n })
-      await expect(tasks.waitFor(taskId, { timeoutMs: 30_000 })).resolves.toMatchObject({ result: n })
+      await expect(tasks.waitFor(taskId, { timeout: 30_000 })).resolves.toMatchObject({ result: n })
     }
     const engine = engineOf(tasks)
     // The insert on tasklane's pool; the lease on pg-boss's (its planner settings).
