@@ -15,7 +15,7 @@ export interface MedianFigure extends Figure {
 }
 
 export const PEERS = ['pg-boss', 'graphile-worker'] as const
-export const SHARED_SCENARIOS = ['latency', 'drain', 'e2e-single', 'e2e-batch'] as const
+export const SHARED_SCENARIOS = ['latency', 'drain', 'e2e-single', 'e2e-batch', 'memory'] as const
 
 export function medians(figures: readonly RoundFigure[]): MedianFigure[] {
   const groups = new Map<string, RoundFigure[]>()

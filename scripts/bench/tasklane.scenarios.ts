@@ -7,10 +7,10 @@ import { rm } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import { startChild } from './child.ts'
+import { type Child, startChild } from './child.ts'
 import { fig, type Scenario, sleep } from './scenarios.ts'
 import { percentile } from './stats.ts'
-import type { BenchPayload, Figure } from './system.ts'
+import type { BenchPayload, Figure, SystemName } from './system.ts'
 import { BENCH_QUEUE, BENCH_TASK, type TasklaneSystem } from './tasklane.system.ts'
 
 async function query<T extends pg.QueryResultRow>(dbUrl: string, text: string, values: unknown[] = []) {
@@ -194,15 +194,21 @@ async function run(cmd: string, args: string[], opts: Parameters<typeof spawn>[2
  * Peak RSS of a worker process (concurrency 10, the default prefetch) draining a preloaded backlog,
  * run as users run it: plain Node on the compiled package, built first into a folder of its own (the
  * sources may have changed since `npm install` built dist/); under tsx, the loader added ~15 MB.
+ * The peers drain the same backlog in a process of their own (children/memory-peer.mjs), tuned as
+ * in the throughput scenarios.
  */
 export const memory: Scenario = {
   name: 'memory',
-  systems: ['tasklane'],
+  systems: ['tasklane', 'pg-boss', 'graphile-worker'],
   async run(system, { scale, dbUrl }) {
-    const tasklane = system as TasklaneSystem
     const CHUNK = Math.min(1000, scale.memoryTasks)
     for (let i = 0; i < scale.memoryTasks; i += CHUNK) {
-      await tasklane.enqueueBatch(Array.from({ length: CHUNK }, () => ({ t: 0 })))
+      await system.enqueueBatch(Array.from({ length: CHUNK }, () => ({ t: 0 })))
+    }
+    if (system.name !== 'tasklane') {
+      return memoryFigures(system.name, scale.memoryTasks, () =>
+        startChild('memory-peer.mjs', { DATABASE_URL: dbUrl, PEER: system.name }),
+      )
     }
     // A build of its own: `npm pack` (the package test, beside the smoke run) rewrites dist/.
     const outDir = `bench-results/build-${process.pid}`
@@ -216,34 +222,45 @@ export const memory: Scenario = {
           stdio: ['ignore', 2, 'inherit'],
         },
       )
-      const worker = await startChild<{ ready: true }>('memory-worker.mjs', {
-        DATABASE_URL: dbUrl,
-        TASKLANE_ENTRY: pathToFileURL(fileURLToPath(new URL('src/index.js', built))).href,
-      })
-      try {
-        const r = (await worker.next()) as {
-          maxRssMb: number
-          sampledPeakRssMb: number
-          heapTotalPeakMb: number
-          startRssMb: number
-          seconds: number
-        }
-        return [
-          fig('memory', 'tasklane', r.maxRssMb, 'peak RSS MB'),
-          fig('memory', 'tasklane', r.sampledPeakRssMb, 'peak RSS while draining MB'),
-          // Where it goes: the process once tasklane is imported and created (before it starts), and
-          // V8's heap at most.
-          fig('memory', 'tasklane', r.startRssMb, 'RSS before start MB'),
-          fig('memory', 'tasklane', r.heapTotalPeakMb, 'heap total peak MB'),
-          fig('memory', 'tasklane', scale.memoryTasks / r.seconds, 'tasks/s'),
-        ]
-      } finally {
-        await worker.stop()
-      }
+      return await memoryFigures('tasklane', scale.memoryTasks, () =>
+        startChild('memory-worker.mjs', {
+          DATABASE_URL: dbUrl,
+          TASKLANE_ENTRY: pathToFileURL(fileURLToPath(new URL('src/index.js', built))).href,
+        }),
+      )
     } finally {
       await rm(built, { recursive: true, force: true })
     }
   },
+}
+
+/** Runs a memory child to the end of its drain and reads its figures. */
+async function memoryFigures(
+  systemName: SystemName,
+  tasks: number,
+  start: () => Promise<Child<unknown>>,
+): Promise<Figure[]> {
+  const worker = await start()
+  try {
+    const r = (await worker.next()) as {
+      maxRssMb: number
+      sampledPeakRssMb: number
+      heapTotalPeakMb: number
+      startRssMb: number
+      seconds: number
+    }
+    return [
+      fig('memory', systemName, r.maxRssMb, 'peak RSS MB'),
+      fig('memory', systemName, r.sampledPeakRssMb, 'peak RSS while draining MB'),
+      // Where it goes: the process once the library is imported (and tasklane created), before it
+      // starts, and V8's heap at most.
+      fig('memory', systemName, r.startRssMb, 'RSS before start MB'),
+      fig('memory', systemName, r.heapTotalPeakMb, 'heap total peak MB'),
+      fig('memory', systemName, tasks / r.seconds, 'tasks/s'),
+    ]
+  } finally {
+    await worker.stop()
+  }
 }
 
 export const tasklaneScenarios: Scenario[] = [httpEnqueue, stats1m, memory]

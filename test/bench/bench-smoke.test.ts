@@ -16,12 +16,12 @@ const SHARED_UNITS: Record<(typeof SHARED_SCENARIOS)[number], string[]> = {
   drain: ['tasks/s'],
   'e2e-single': ['settled tasks/s', 'enqueued tasks/s', 'p99 ms', 'backlog tasks'],
   'e2e-batch': ['settled tasks/s', 'enqueued tasks/s', 'backlog tasks'],
+  memory: ['peak RSS MB', 'RSS before start MB', 'tasks/s'],
 }
 const TASKLANE_ONLY: Record<string, string[]> = {
   'http-enqueue': ['requests/s', 'p50 ms', 'p99 ms', 'non-2xx'],
   'stats-1m': ['stats p50 ms', 'stats p99 ms', 'analytics p50 ms', 'analytics p99 ms'],
   'stats-10m': ['stats p99 ms', 'analytics p99 ms', 'sql 365-day percentiles p99 ms', 'drop one month ms'],
-  memory: ['peak RSS MB', 'tasks/s'],
 }
 
 interface Line {
@@ -76,7 +76,7 @@ describe('npm run bench -- --smoke', () => {
     }
   })
 
-  it('reports the tasklane-only scenarios, with every HTTP enqueue answered 2xx', () => {
+  it("reports the tasklane-only scenarios, with every HTTP enqueue answered 2xx, and every worker's peak RSS", () => {
     for (const [scenario, units] of Object.entries(TASKLANE_ONLY)) {
       for (const unit of units) {
         const f = figures.find((x) => x.scenario === scenario && x.system === 'tasklane' && x.unit === unit)
@@ -88,9 +88,12 @@ describe('npm run bench -- --smoke', () => {
     expect(
       figures.find((x) => x.scenario === 'http-enqueue' && x.unit === 'requests/s')!.value,
     ).toBeGreaterThan(0)
-    expect(figures.find((x) => x.scenario === 'memory' && x.unit === 'peak RSS MB')!.value).toBeGreaterThan(
-      10,
-    )
+    for (const system of ['tasklane', 'pg-boss', 'graphile-worker']) {
+      const peak = figures.find(
+        (x) => x.scenario === 'memory' && x.system === system && x.unit === 'peak RSS MB',
+      )
+      expect(peak!.value, system).toBeGreaterThan(10)
+    }
   })
 
   it('measures each ablation both with and without its design choice', () => {
@@ -123,9 +126,9 @@ describe('npm run bench -- --smoke', () => {
     expect(record.meta.versions['graphile-worker']).toMatch(/^0\.18\./)
     expect(record.medians.length).toBe(figures.length)
     expect(record.notes.filter((n) => n.error)).toEqual([])
-    // 4 shared scenarios × 3 systems + 4 tasklane-only (http-enqueue, stats-1m, stats-10m, memory)
-    // + 3 ablations (+ the ceiling when pgbench is installed).
-    expect(record.notes.filter((n) => n.scenario !== 'pg-ceiling').length).toBe(19)
+    // 4 shared scenarios × 3 systems + memory × 3 systems + 3 tasklane-only (http-enqueue, stats-1m,
+    // stats-10m) + 3 ablations (+ the ceiling when pgbench is installed).
+    expect(record.notes.filter((n) => n.scenario !== 'pg-ceiling').length).toBe(21)
     const raw = await readFile(join(dir, 'smoke.jsonl'), 'utf8')
     expect(raw.split('\n').filter((l) => l.includes('"round":0')).length).toBeGreaterThan(40)
   })

@@ -4,11 +4,13 @@
 //   npx tsx scripts/bench/profile/drain.ts [--tasks=20000] [--prefetch=default|500] [--concurrency=10]
 //   --no-running-events: experiment, drop the per-start 'running' NOTIFYs
 //   --cpu-prof=/tmp/drain.cpuprofile: CPU profile of the drain only, summarised on stdout
+//   --alloc-prof=/tmp/drain.heapprofile: what the drain allocates (sampled), summarised on stdout
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createDatabase, dbName, dropDatabase } from '../db.ts'
 import { waitUntil } from '../scenarios.ts'
 import { now } from '../system.ts'
 import { TasklaneSystem } from '../tasklane.system.ts'
+import { startAllocationProfile } from './alloc-profile.ts'
 import { startCpuSplit } from './cpu-split.ts'
 import { startProfile } from './inspector-profile.ts'
 import { installQueryTimer, pipelineReport, queryReport, resetQueryTimer } from './query-timer.ts'
@@ -52,6 +54,12 @@ try {
     .slice(1)
     .join('=')
   const stopProfile = profileFile ? await startProfile() : undefined
+  const allocFile = process.argv
+    .find((a) => a.startsWith('--alloc-prof='))
+    ?.split('=')
+    .slice(1)
+    .join('=')
+  const stopAlloc = allocFile ? await startAllocationProfile() : undefined
   // How long callbacks wait for the event loop: a response that arrives during a burst of task
   // processing waits for it to end, which a round trip then counts as database time.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
@@ -74,6 +82,7 @@ try {
   const seconds = (end - (first ?? end)) / 1000
   const split = cpu()
   const profileSummary = await stopProfile?.(profileFile!)
+  const allocSummary = await stopAlloc?.(allocFile!)
   console.log(
     `drain ${TASKS} (concurrency ${concurrency}, prefetch ${prefetch}): ${(TASKS / seconds).toFixed(0)} tasks/s in ${seconds.toFixed(2)} s`,
   )
@@ -98,6 +107,7 @@ try {
     `handler starts: ${gaps} gaps over 2 ms, ${gapMs.toFixed(0)} ms in all (${((gapMs / (seconds * 1000)) * 100).toFixed(0)}% of the drain); last start ${(starts[started - 1]! - first!).toFixed(0)} ms after the first`,
   )
   if (profileSummary) console.log(profileSummary)
+  if (allocSummary) console.log(allocSummary)
 } finally {
   await system.teardown()
   await dropDatabase(db)
