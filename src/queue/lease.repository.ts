@@ -81,7 +81,7 @@ export async function findQueueTable(
  * plan stays the walk of pg-boss's fetch index job_i11 (name, priority desc, created_on, …), with
  * an Incremental Sort that orders each run of equal (priority, created_on) by id; runs on pg-boss's
  * pool, whose planner settings (boss.ts) keep that plan on a queue whose statistics are stale.
- * Returns the claims in lease order.
+ * The claims come back in no particular order (the caller sorts them: worker/job-lease.ts).
  *
  * `retry_count` is incremented as pg-boss's fetch does it: only if the previous claim had started.
  * @example const rows = await leaseJobs(run, 'pgboss', { table: 'job_common', policy: 'standard' }, 'default', 50, 10)
@@ -96,7 +96,7 @@ export async function leaseJobs(
   owner: number | null = null,
 ): Promise<LeaseRow[]> {
   const { rows } = await run(leaseStatement(bossSchema, where.table), [queue, limit, startNow, owner])
-  return inLeaseOrder(rows as RawLeaseRow[]).map((r) => ({
+  return (rows as RawLeaseRow[]).map((r) => ({
     id: r.id,
     data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
     priority: r.priority,
@@ -116,14 +116,6 @@ export async function leaseJobs(
     sourceName: r.source_name,
     lapseOutput: r.lapse_output,
   }))
-}
-
-/** The lease order of the statement's `next`: priority desc, created_on (µs), id. */
-function inLeaseOrder(rows: RawLeaseRow[]): RawLeaseRow[] {
-  const us = new Map(rows.map((r) => [r, Number(r.created_us)]))
-  return rows.sort(
-    (a, b) => b.priority - a.priority || us.get(a)! - us.get(b)! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  )
 }
 
 interface RawLeaseRow {
@@ -165,17 +157,10 @@ export function leaseStatement(bossSchema: string, table: string): string {
   // and a cached generic plan always does. The first `$3` ids of `next` (the CTE keeps its order)
   // start at once. Nothing here sorts: on pg-boss's pool sorts are disabled (boss.ts), and the cost
   // a sort adds crosses jit_above_cost (JIT then cost ~500 ms per lease: profile/lease-order.ts).
-  // The rows come back in index order; leaseJobs puts them in lease order.
-  // `async_commit`: the lease commits without waiting for its WAL flush (synchronous_commit off for
-  // this transaction only), which takes a flush off every pickup (0.2 ms p50 idle, bench latency).
-  // Nothing acknowledged rests on it: a lease lost to a server crash leaves the job queued as it
-  // was, to run again like the claim of any crashed worker, and any later durable commit (the
-  // settle, a cancel) flushes the WAL up to and past the lease.
+  // The rows come back in index order; the caller orders them (worker/job-lease.ts, byLeaseOrder).
+  // `next` is materialized (it is read twice, and both reads must see the same locked rows).
   text = `
-    with async_commit as (
-      select set_config('synchronous_commit', 'off', true)
-    ),
-    next as (
+    with next as materialized (
       select j.id
       from ${t} j
       where j.name = $1 and j.state < 'active' and not j.blocked and j.start_after <= ${now}
@@ -192,7 +177,7 @@ export function leaseStatement(bossSchema: string, table: string): string {
       -- Unowned, a stamp left by an earlier claim is dropped: it would name a process that may be gone.
       output = case when $4::int is null then ${withoutOwnerStamp('j.output')}
         else coalesce(j.output, '{}'::jsonb) || jsonb_build_object('${LEASED_BY}', $4::int) end
-    where j.name = $1 and j.id = any(array(select id from next, async_commit))
+    where j.name = $1 and j.id = any(array(select id from next))
     returning j.id, j.data, j.priority, j.retry_count, j.retry_limit, j.retry_delay,
       j.retry_backoff, j.retry_delay_max, j.created_on,
       (extract(epoch from j.created_on) * 1000000)::int8::text as created_us,

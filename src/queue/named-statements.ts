@@ -25,8 +25,10 @@ export interface SqlRows {
  * Named statements live on a server connection, so they are used only where the client's
  * connection is the server's ({@link startupOptionsSupport} answered 'applied'): PgBouncer in
  * transaction mode would hand the next call another server connection. Should a pooler that applies
- * `options` still do so, the server answers "prepared statement does not exist": the statement is
- * sent again unnamed (nothing ran), and this process stops naming statements.
+ * `options` still do so, the server answers "prepared statement does not exist" (or "already
+ * exists"): the statement is sent again unnamed (nothing ran), and this process stops naming
+ * statements. A pooler that matched each client to one server connection would answer nothing at
+ * all, and then nothing is wrong.
  *
  * Names derive from the text (`tasklane_<sha1>`), so one text has one name on every connection; at
  * most 64 texts are named per process, so a text that varies cannot fill the server's memory.
@@ -73,10 +75,15 @@ export class NamedStatements {
     let name = this.#names.get(text)
     if (name !== undefined) return name
     if (this.#names.size >= MAX_NAMED) return null
-    name = `tasklane_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`
+    name = statementName(text)
     this.#names.set(text, name)
     return name
   }
+}
+
+/** The name a statement's text runs under: `tasklane_` and 20 hex digits of its SHA-1. */
+export function statementName(text: string): string {
+  return `tasklane_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`
 }
 
 /**

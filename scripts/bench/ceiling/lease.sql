@@ -1,10 +1,11 @@
 -- tasklane's lease (src/queue/lease.repository.ts leaseStatement, text as captured), unchanged but
+-- for the owner stamp (a drain without the owner lock sends none) and
 -- for the last lines: the leased rows are folded into pgbench variables for the settle that follows
 -- (the ids, pg-boss's "id:retry_count" fence keys, the history rows and the status-event payloads
 -- a worker would build in Node). That fold is extra server work the real lease does not do, so the
 -- ceilings measured with it are slightly low, never high.
 -- Variables: :batch (lease size), :startnow (how many go straight to a slot).
-with next as (
+with next as materialized (
   select j.id
   from "pgboss"."job_common" j
   where j.name = 'default' and j.state < 'active' and not j.blocked and j.start_after <= "pgboss".job_now()
@@ -12,18 +13,14 @@ with next as (
   limit :batch
   for update of j skip locked
 ),
-ranked as (
-  select id, row_number() over () as rank from next
-),
 leased as (
   update "pgboss"."job_common" j set
     state = 'active',
-    started_on = case when r.rank <= :startnow then "pgboss".job_now() end,
+    started_on = case when j.id = any(array(select id from next limit :startnow)) then "pgboss".job_now() end,
     heartbeat_on = "pgboss".job_now(),
     retry_count = case when j.started_on is not null then j.retry_count + 1 else j.retry_count end
-  from ranked r
-  where j.name = 'default' and j.id = r.id
-  returning j.id, r.rank, j.data, j.priority, j.retry_count, j.retry_limit, j.retry_delay,
+  where j.name = 'default' and j.id = any(array(select id from next))
+  returning j.id, j.data, j.priority, j.retry_count, j.retry_limit, j.retry_delay,
     j.retry_backoff, j.retry_delay_max, j.created_on,
     (extract(epoch from j.created_on) * 1000000)::int8::text as created_us,
     j.start_after, "pgboss".job_now() as leased_at, j.started_on is not null as started,
@@ -34,7 +31,7 @@ events as (
   select rank / 100 as part,
     string_agg(format('["%s","bench","default","running",1]', id), ',') as running,
     string_agg(format('["%s","bench","default","completed"]', id), ',') as completed
-  from leased group by 1
+  from (select id, row_number() over () as rank from leased) numbered group by 1
 )
 select
   (select count(*) from leased) as leased,

@@ -56,7 +56,12 @@ async function startPgBoss() {
 }
 
 async function startGraphileWorker() {
-  const { run } = lib
+  const { Logger, run } = lib
+  // Warnings and errors only, as graphile-worker.system.ts: its default logger writes a line per job
+  // to stdout, which would dominate the drain.
+  const logger = new Logger(() => (level, message) => {
+    if (level === 'error' || level === 'warning') console.error(`[graphile-worker] ${message}`)
+  })
   const pgPool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: CONCURRENCY + 2 })
   pgPool.on('error', () => {})
   const runner = await run({
@@ -65,6 +70,7 @@ async function startGraphileWorker() {
     taskList: { bench: async () => {} },
     preset: {
       worker: {
+        logger,
         concurrentJobs: CONCURRENCY,
         pollInterval: 500,
         localQueue: { size: IN_HAND },

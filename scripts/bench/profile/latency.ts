@@ -37,7 +37,7 @@ const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const first = args[0] as string | { text?: string }
   const text = typeof first === 'string' ? first : first?.text
-  if (!text || !/with\s+(async_commit|next) as/i.test(text)) return query.apply(this, args)
+  if (!text || !/with\s+next as/i.test(text)) return query.apply(this, args)
   const lease = { start: now(), end: 0 }
   leases.push(lease)
   const last = args.length - 1
