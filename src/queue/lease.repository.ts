@@ -151,17 +151,18 @@ export function leaseStatement(bossSchema: string, table: string): string {
   if (text) return text
   const t = `${ident(bossSchema)}.${ident(table)}`
   const now = `${ident(bossSchema)}.job_now()`
-  // `next` locks the rows in lease order. The UPDATE then finds them by primary key (name, id) from
-  // the array of their ids: joined to `next` instead, the planner hashes the whole queue table once
-  // more than a few dozen rows are leased (a seq scan of the backlog per lease: 7 ms at 24k jobs),
-  // and a cached generic plan always does. The first `$3` ids of `next` (the CTE keeps its order)
-  // start at once. Nothing here sorts: on pg-boss's pool sorts are disabled (boss.ts), and the cost
-  // a sort adds crosses jit_above_cost (JIT then cost ~500 ms per lease: profile/lease-order.ts).
-  // The rows come back in index order; the caller orders them (worker/job-lease.ts, byLeaseOrder).
+  // `next` locks the rows in lease order. The UPDATE then finds them by their ctid (a TID scan,
+  // stable: the rows stay locked by this statement). Joined to `next` by id instead, the planner
+  // hashed the whole queue table once more than a few dozen rows were leased (a seq scan of the
+  // backlog per lease: 7 ms at 24k jobs); by `id = any(…)`, on an empty table's statistics it walked
+  // every job of the queue on (name, created_on). The first `$3` ids of `next` (the CTE keeps its
+  // order) start at once. Nothing here sorts: on pg-boss's pool sorts are disabled (boss.ts), and the
+  // cost a sort adds crosses jit_above_cost (JIT then cost ~500 ms per lease: profile/lease-order.ts).
+  // The rows come back in no particular order; the caller orders them (worker/job-lease.ts).
   // `next` is materialized (it is read twice, and both reads must see the same locked rows).
   text = `
     with next as materialized (
-      select j.id
+      select j.id, j.ctid
       from ${t} j
       where j.name = $1 and j.state < 'active' and not j.blocked and j.start_after <= ${now}
       order by j.priority desc, j.created_on, j.id
@@ -177,7 +178,7 @@ export function leaseStatement(bossSchema: string, table: string): string {
       -- Unowned, a stamp left by an earlier claim is dropped: it would name a process that may be gone.
       output = case when $4::int is null then ${withoutOwnerStamp('j.output')}
         else coalesce(j.output, '{}'::jsonb) || jsonb_build_object('${LEASED_BY}', $4::int) end
-    where j.name = $1 and j.id = any(array(select id from next))
+    where j.ctid = any(array(select ctid from next)) and j.name = $1
     returning j.id, j.data, j.priority, j.retry_count, j.retry_limit, j.retry_delay,
       j.retry_backoff, j.retry_delay_max, j.created_on,
       (extract(epoch from j.created_on) * 1000000)::int8::text as created_us,
