@@ -11,7 +11,7 @@ import { type Child, startChild } from './child.ts'
 import { fig, type Scenario, sleep } from './scenarios.ts'
 import { percentile } from './stats.ts'
 import type { BenchPayload, Figure, SystemName } from './system.ts'
-import { BENCH_QUEUE, BENCH_TASK, type TasklaneSystem } from './tasklane.system.ts'
+import { BENCH_QUEUE, BENCH_TASK } from './tasklane.system.ts'
 
 async function query<T extends pg.QueryResultRow>(dbUrl: string, text: string, values: unknown[] = []) {
   const client = new pg.Client({ connectionString: dbUrl })
