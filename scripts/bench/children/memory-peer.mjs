@@ -6,19 +6,13 @@
 // kept in step with scripts/bench/pg-boss.system.ts and graphile-worker.system.ts (a .mjs cannot
 // import them).
 import pg from 'pg'
+import { rssMb, startMemorySampler } from './memory-sampler.mjs'
 
 const PEER = process.env.PEER
 const CONCURRENCY = 10
 const IN_HAND = 500
 
-const mb = (bytes) => bytes / 1024 / 1024
-let sampledPeak = 0
-let heapPeak = 0
-const sampler = setInterval(() => {
-  const m = process.memoryUsage()
-  sampledPeak = Math.max(sampledPeak, mb(m.rss))
-  heapPeak = Math.max(heapPeak, mb(m.heapTotal))
-}, 20)
+const sampler = startMemorySampler()
 
 // Imported before "RSS before start" is read, as memory-worker.mjs imports tasklane.
 const lib = PEER === 'pg-boss' ? await import('pg-boss') : await import('graphile-worker')
@@ -89,23 +83,15 @@ async function startGraphileWorker() {
 }
 
 const counter = new pg.Client({ connectionString: process.env.DATABASE_URL })
-const startRssMb = mb(process.memoryUsage.rss())
+const startRssMb = rssMb()
 const t0 = performance.now()
 const peer = PEER === 'pg-boss' ? await startPgBoss() : await startGraphileWorker()
 await counter.connect()
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
 while ((await counter.query(peer.unsettledSql)).rows[0].n > 0) await new Promise((r) => setTimeout(r, 200))
 const seconds = (performance.now() - t0) / 1000
-clearInterval(sampler)
+const report = sampler.finish({ startRssMb, seconds })
 await counter.end()
 await peer.stop()
-process.stdout.write(
-  `${JSON.stringify({
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
-    sampledPeakRssMb: sampledPeak,
-    heapTotalPeakMb: heapPeak,
-    startRssMb,
-    seconds,
-  })}\n`,
-)
+process.stdout.write(`${JSON.stringify(report)}\n`)
 process.exit(0)

@@ -6,6 +6,7 @@
 // the whole life of the process, start-up included: the conservative figure.
 import pg from 'pg'
 import pino from 'pino'
+import { rssMb, startMemorySampler } from './memory-sampler.mjs'
 
 const { createTasklane, defineTask, loadConfig } = await import(process.env.TASKLANE_ENTRY ?? 'tasklane')
 
@@ -16,16 +17,7 @@ const level = process.env.BENCH_LOG_LEVEL ?? 'warn'
 // stderr: stdout carries the JSON protocol lines.
 const logger = pino({ level }, pino.destination({ dest: 2, sync: false }))
 
-const mb = (bytes) => bytes / 1024 / 1024
-let sampledPeak = 0
-let heapPeak = 0
-let externalPeak = 0
-const sampler = setInterval(() => {
-  const m = process.memoryUsage()
-  sampledPeak = Math.max(sampledPeak, mb(m.rss))
-  heapPeak = Math.max(heapPeak, mb(m.heapTotal))
-  externalPeak = Math.max(externalPeak, mb(m.external + m.arrayBuffers))
-}, 20)
+const sampler = startMemorySampler()
 
 const bench = defineTask({ name: BENCH_TASK, queue: BENCH_QUEUE, run: () => null })
 const tasks = createTasklane({
@@ -42,7 +34,7 @@ const tasks = createTasklane({
 })
 // One connection of the bench's own, counted in the RSS like the sampler: a few hundred KB.
 const counter = new pg.Client({ connectionString: process.env.DATABASE_URL })
-const startRssMb = mb(process.memoryUsage.rss())
+const startRssMb = rssMb()
 const t0 = performance.now()
 await tasks.start()
 await counter.connect()
@@ -57,16 +49,8 @@ const unsettled = async () =>
   )
 while ((await unsettled()) > 0) await new Promise((r) => setTimeout(r, 200))
 const seconds = (performance.now() - t0) / 1000
-clearInterval(sampler)
+const report = sampler.finish({ startRssMb, seconds })
 await counter.end()
 await tasks.stop({ timeout: 5_000 })
-const report = {
-  maxRssMb: process.resourceUsage().maxRSS / 1024,
-  sampledPeakRssMb: sampledPeak,
-  heapTotalPeakMb: heapPeak,
-  externalPeakMb: externalPeak,
-  startRssMb,
-  seconds,
-}
 process.stdout.write(`${JSON.stringify(report)}\n`)
 process.exit(0)

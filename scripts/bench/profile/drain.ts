@@ -15,17 +15,17 @@ import { startCpuSplit } from './cpu-split.ts'
 import { startProfile } from './inspector-profile.ts'
 import { installQueryTimer, pipelineReport, queryReport, resetQueryTimer } from './query-timer.ts'
 
-const arg = (name: string, fallback: number) =>
-  Number(
-    process.argv
-      .find((a) => a.startsWith(`--${name}=`))
-      ?.split('=')
-      .slice(1)
-      .join('=') ?? fallback,
-  )
+/** The value of `--name=value`, or undefined. */
+const option = (name: string) =>
+  process.argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=')
+const arg = (name: string, fallback: number) => Number(option(name) ?? fallback)
 const TASKS = arg('tasks', 20_000)
 // 'default' (or no flag): tasklane's adaptive default, as the bench's headline row runs.
-const prefetchArg = process.argv.find((a) => a.startsWith('--prefetch='))?.split('=')[1] ?? 'default'
+const prefetchArg = option('prefetch') ?? 'default'
 const prefetch = prefetchArg === 'default' ? 'default' : Number(prefetchArg)
 const concurrency = arg('concurrency', 10)
 
@@ -48,17 +48,9 @@ try {
   }
   resetQueryTimer()
   const cpu = startCpuSplit()
-  const profileFile = process.argv
-    .find((a) => a.startsWith('--cpu-prof='))
-    ?.split('=')
-    .slice(1)
-    .join('=')
+  const profileFile = option('cpu-prof')
   const stopProfile = profileFile ? await startProfile() : undefined
-  const allocFile = process.argv
-    .find((a) => a.startsWith('--alloc-prof='))
-    ?.split('=')
-    .slice(1)
-    .join('=')
+  const allocFile = option('alloc-prof')
   const stopAlloc = allocFile ? await startAllocationProfile() : undefined
   // How long callbacks wait for the event loop: a response that arrives during a burst of task
   // processing waits for it to end, which a round trip then counts as database time.
